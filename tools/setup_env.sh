@@ -23,7 +23,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lock="$repo/requirements/lock.txt"
 python_bin=${PYTHON:-python3.11}
-key=$(cat "$lock" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)
+key=$(cat "$lock" "$repo/setup.py" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)
 env_dir="${PAFU_ACDA_MM_CACHE:-$HOME/.cache/pafu_acda_mm}/env-$key"
 stamp="$env_dir/.complete"
 
@@ -33,9 +33,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[setup_env] %s\n' "$*" >&2; }
 
+# A link to the whole env (not just bin/) so python finds its pyvenv.cfg.
 link_venv() {
-  mkdir -p "$repo/.venv"
-  ln -sfn "$env_dir/bin" "$repo/.venv/bin"
+  [[ -L "$repo/.venv" || ! -e "$repo/.venv" ]] || rm -rf "$repo/.venv"
+  ln -sfn "$env_dir" "$repo/.venv"
 }
 
 # The env may have been built from another clone: point the editable install here.

@@ -1,0 +1,243 @@
+"""ACDA: adaptive convolution with per-pixel dynamic atoms (Wang et al. 2021)."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.registry import MODELS
+
+from .fourier_bessel import fourier_bessel_bases
+from .pixel_predictor import PixelPredictor, _pair
+
+
+def _pad_or_crop(x: torch.Tensor, padding: Tuple[int, int]):
+    """Split ``padding`` into a crop applied now and a non-negative rest.
+
+    ``F.conv2d`` takes only non-negative padding; a negative amount is a crop.
+    """
+    crop = [min(p, 0) for p in padding]
+    if any(crop):
+        x = F.pad(x, [crop[1], crop[1], crop[0], crop[0]])
+    return x, tuple(max(p, 0) for p in padding)
+
+
+def acda_conv2d(x: torch.Tensor,
+                coeffs: torch.Tensor,
+                bases: Sequence[torch.Tensor],
+                weight: torch.Tensor,
+                bias: Optional[torch.Tensor] = None,
+                stride: Tuple[int, int] = (1, 1),
+                padding: Tuple[int, int] = (0, 0),
+                dilation: Tuple[int, int] = (1, 1),
+                groups: int = 1) -> torch.Tensor:
+    """Apply the per-pixel filters ``K_ij = A . (alpha_ij psi)`` to ``x``.
+
+    The atom convolution never materialises atoms or unfolds ``x``: since
+    ``D_ij = alpha_ij psi`` is linear in fixed bases, each scale is one
+    depthwise convolution of ``x`` with its bases at their native size, then
+    a per-pixel ``(C_in x m') @ (m' x m)`` product with the coefficients,
+    summed over scales. The coefficient convolution ``A`` is a 1x1 conv.
+
+    Args:
+        x (Tensor): Input ``(B, C_in, H, W)``.
+        coeffs (Tensor): Basis coefficients ``alpha``,
+            ``(B, m * S * m', H_out, W_out)``; channel ``a * S * m' + k``
+            weighs basis ``k`` in atom ``a``.
+        bases (Sequence[Tensor]): Per scale, ``(m', l_s, l_s)`` with odd
+            ``l_s``, all centred on the same pixel; the largest ``l_s`` is
+            the kernel size ``k``.
+        weight (Tensor): Coefficient conv ``A``,
+            ``(C_out, C_in // groups * m, 1, 1)``; input channel
+            ``c * m + a`` is atom ``a`` applied to input channel ``c``.
+        bias (Tensor, optional): ``(C_out,)``.
+        stride, padding, dilation (tuple[int, int]): As ``nn.Conv2d`` with
+            kernel size ``k``.
+        groups (int): As ``nn.Conv2d``.
+
+    Returns:
+        Tensor: ``(B, C_out, H_out, W_out)``, the output size of
+        ``nn.Conv2d`` with the same arguments, in ``x``'s memory format.
+    """
+    batch, in_channels = x.shape[:2]
+    out_h, out_w = coeffs.shape[-2:]
+    num_bases = sum(b.shape[0] for b in bases)
+    num_atoms = coeffs.shape[1] // num_bases
+    kernel_size = max(b.shape[-1] for b in bases)
+    channels_last = x.is_contiguous(memory_format=torch.channels_last)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    # (N, m, S*m') viewed from channels-last coefficients, N = B*H_out*W_out.
+    alpha = coeffs.permute(0, 2, 3, 1).reshape(-1, num_atoms, num_bases)
+
+    atom_out = None
+    first = 0
+    for scale_bases in bases:
+        count, size = scale_bases.shape[0], scale_bases.shape[-1]
+        # A smaller scale sits centred in the k x k window.
+        scale_padding = tuple(p - d * ((kernel_size - size) // 2)
+                              for p, d in zip(padding, dilation))
+        x_in, scale_padding = _pad_or_crop(x_cl, scale_padding)
+        depthwise = scale_bases.to(x.dtype).unsqueeze(1).repeat(
+            in_channels, 1, 1, 1)
+        responses = F.conv2d(x_in, depthwise, None, stride, scale_padding,
+                             dilation, in_channels)
+        # (B, C*m', H_out, W_out) channels-last -> (N, C, m'), a free view.
+        responses = responses.permute(0, 2, 3, 1).reshape(
+            -1, in_channels, count)
+        scale_alpha = alpha[:, :, first:first + count].transpose(1, 2)
+        atom_out = (torch.bmm(responses, scale_alpha) if atom_out is None else
+                    torch.baddbmm(atom_out, responses, scale_alpha))
+        first += count
+
+    atom_out = atom_out.view(batch, out_h, out_w,
+                             in_channels * num_atoms).permute(0, 3, 1, 2)
+    out = F.conv2d(atom_out, weight, bias, groups=groups)
+    memory_format = (
+        torch.channels_last if channels_last else torch.contiguous_format)
+    return out.contiguous(memory_format=memory_format)
+
+
+@MODELS.register_module('ACDA')
+class ACDA(nn.Module):
+    """Adaptive convolution with per-pixel dynamic atoms.
+
+    At every output pixel a small CNN (the atom generator) predicts
+    coefficients ``alpha`` of ``num_atoms`` atoms over fixed multi-scale
+    Fourier-Bessel bases ``psi``; the pixel's filter is ``K_ij = A . D_ij``
+    with atoms ``D_ij = alpha_ij psi`` and a learned, spatially shared
+    coefficient tensor ``A``. Computed as an atom convolution followed by a
+    1x1 coefficient convolution (see :func:`acda_conv2d`), which equals the
+    per-pixel filter exactly.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Odd size of the largest basis scale and of the
+            per-pixel filters.
+        stride, padding, dilation (int | tuple[int, int]): As ``nn.Conv2d``.
+            Default: 1, 0, 1.
+        groups (int): As ``nn.Conv2d``; the atoms are shared by all groups,
+            the coefficient conv ``A`` is grouped. Default: 1.
+        bias (bool): Add a learned bias. Default: True.
+        num_atoms (int): Atoms ``m`` per pixel. Default: 6.
+        num_bases (int): Fourier-Bessel bases ``m'`` per scale. Default: 6.
+        scales (Sequence[int], optional): Odd basis support sizes, each in
+            ``[3, kernel_size]``. Default: every odd size from 3 to
+            ``kernel_size`` (the ACDA authors' code: 7x7 uses 3/5/7, 5x5 uses
+            3/5).
+        generator_cfg (dict, optional): Overrides of :class:`PixelPredictor`
+            arguments for the atom generator. Default (paper, appendix A.3):
+            1x1 conv to 64 channels, ReLU, 3x3 conv to ``m * S * m'``.
+    """
+
+    transposed = False
+    output_padding = (0, 0)
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 stride=1,
+                 padding=0,
+                 dilation=1,
+                 groups: int = 1,
+                 bias: bool = True,
+                 num_atoms: int = 6,
+                 num_bases: int = 6,
+                 scales: Optional[Sequence[int]] = None,
+                 generator_cfg: Optional[dict] = None):
+        super().__init__()
+        kernel_size = _square_kernel_size(kernel_size)
+        if scales is None:
+            scales = tuple(range(3, kernel_size + 1, 2))
+        scales = tuple(scales)
+        if (not scales or len(set(scales)) != len(scales)
+                or kernel_size not in scales
+                or any(not isinstance(s, int) or s < 3 or s % 2 == 0
+                       or s > kernel_size for s in scales)):
+            raise ValueError(
+                'scales must be distinct odd sizes in [3, kernel_size] that '
+                f'include kernel_size={kernel_size}, got {scales!r}')
+        for name, value in (('num_atoms', num_atoms), ('groups', groups),
+                            ('in_channels', in_channels),
+                            ('out_channels', out_channels)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f'{name} must be a positive int, got {value!r}')
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f'groups={groups} must divide in_channels={in_channels} and '
+                f'out_channels={out_channels}')
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = (kernel_size, kernel_size)
+        self.stride = _pair(stride, 'stride')
+        self.padding = _pair(padding, 'padding')
+        self.dilation = _pair(dilation, 'dilation')
+        if min(self.stride) < 1 or min(self.dilation) < 1 or min(
+                self.padding) < 0:
+            raise ValueError(
+                'stride and dilation must be >= 1 and padding >= 0, got '
+                f'stride={stride}, dilation={dilation}, padding={padding}')
+        self.groups = groups
+        self.num_atoms = num_atoms
+        self.scales = scales
+        for index, scale in enumerate(scales):
+            self.register_buffer(
+                f'fb_bases_{index}',
+                fourier_bessel_bases(scale, num_bases).float(),
+                persistent=False)
+        total_bases = len(scales) * num_bases
+        self.atom_generator = PixelPredictor(
+            in_channels, num_atoms * total_bases,
+            **dict(dict(mid_channels=64), **(generator_cfg or {})))
+        self.weight = nn.Parameter(
+            torch.empty(out_channels, in_channels // groups * num_atoms, 1,
+                        1))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.init_weights()
+
+    @property
+    def fb_bases(self) -> Tuple[torch.Tensor, ...]:
+        """Fixed Fourier-Bessel bases, per scale ``(m', l_s, l_s)``."""
+        return tuple(
+            getattr(self, f'fb_bases_{i}') for i in range(len(self.scales)))
+
+    def init_weights(self) -> None:
+        """Kaiming-normal (fan-out) ``A`` as the ACDA authors, zero bias."""
+        nn.init.kaiming_normal_(self.weight, mode='fan_out',
+                                nonlinearity='relu')
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        Args:
+            x (Tensor): ``(B, in_channels, H, W)``.
+
+        Returns:
+            Tensor: ``(B, out_channels, H_out, W_out)`` with ``nn.Conv2d``'s
+            output size for the same arguments.
+        """
+        coeffs = self.atom_generator(x, self.kernel_size, self.stride,
+                                     self.padding, self.dilation)
+        return acda_conv2d(x, coeffs, self.fb_bases, self.weight, self.bias,
+                           self.stride, self.padding, self.dilation,
+                           self.groups)
+
+    def extra_repr(self) -> str:
+        return (f'{self.in_channels}, {self.out_channels}, '
+                f'kernel_size={self.kernel_size}, stride={self.stride}, '
+                f'padding={self.padding}, dilation={self.dilation}, '
+                f'groups={self.groups}, num_atoms={self.num_atoms}, '
+                f'scales={self.scales}')
+
+
+def _square_kernel_size(kernel_size) -> int:
+    if (isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 2
+            and kernel_size[0] == kernel_size[1]):
+        kernel_size = kernel_size[0]
+    if not isinstance(kernel_size, int) or kernel_size < 3 or (
+            kernel_size % 2 == 0):
+        raise ValueError('kernel_size must be an odd int >= 3 (or a square '
+                         f'pair of one), got {kernel_size!r}')
+    return kernel_size

@@ -1,0 +1,297 @@
+"""PAFU: pixel adaptive filtering unit (Kokkinos et al. 2019)."""
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.registry import MODELS
+
+from .gumbel import straight_through_gumbel_softmax
+from .pixel_predictor import PixelPredictor, _pair
+
+
+class _SelectedConv2d(torch.autograd.Function):
+    """``y = sum_n z_n * (conv(x, W_n) + b_n)`` for one-hot ``z``.
+
+    Saves only ``x``, the kernels and the selected index: the ``n`` kernel
+    responses are a transient of forward and are recomputed in backward,
+    where the straight-through gradient ``dL/dz_n = <dL/dy, W_n * x + b_n>``
+    needs them at every pixel. ``dx`` and ``dW`` come from one convolution
+    backward with ``dL/dy`` routed to the selected kernel's outputs.
+
+    ``weight`` and ``bias`` come in the grouped conv layout of
+    :func:`_conv_layout`.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, selection, stride, padding, dilation,
+                groups):
+        num_kernels = selection.shape[1]
+        index = selection.argmax(dim=1, keepdim=True)
+        responses = _kernel_responses(x, weight, bias, num_kernels, stride,
+                                      padding, dilation, groups)
+        out = responses.gather(2, _expand_index(index, responses))
+        ctx.save_for_backward(x, weight, bias, index)
+        ctx.conv_args = (stride, padding, dilation, groups)
+        return out.view(out.shape[0], -1, *out.shape[-2:])
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight, bias, index = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.conv_args
+        num_kernels = weight.shape[0] // grad_out.shape[1]
+        grad_x = grad_weight = grad_bias = grad_selection = None
+        # (B, g, 1, C_out / g, H_out, W_out), like the gathered responses.
+        grad_out = grad_out.view(grad_out.shape[0], groups, 1, -1,
+                                 *grad_out.shape[-2:])
+        if ctx.needs_input_grad[3]:
+            responses = _kernel_responses(x, weight, bias, num_kernels, stride,
+                                          padding, dilation, groups)
+            grad_selection = torch.einsum('bgnchw,bgchw->bnhw', responses,
+                                          grad_out.squeeze(2))
+            del responses
+        if any(ctx.needs_input_grad[:3]):
+            routed_shape = list(grad_out.shape)
+            routed_shape[2] = num_kernels
+            routed = grad_out.new_zeros(routed_shape).scatter_(
+                2, _expand_index(index, grad_out), grad_out)
+            routed = routed.view(routed.shape[0], -1, *routed.shape[-2:])
+            grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
+                routed, x, weight, None, stride, padding, dilation, False,
+                (0, 0), groups,
+                (ctx.needs_input_grad[0], ctx.needs_input_grad[1], False))
+            if bias is not None and ctx.needs_input_grad[2]:
+                grad_bias = routed.sum(dim=(0, 2, 3))
+        return (grad_x, grad_weight, grad_bias, grad_selection, None, None,
+                None, None)
+
+
+def _conv_layout(tensor: torch.Tensor, num_kernels: int,
+                 groups: int) -> torch.Tensor:
+    """Reorder kernel-major rows ``(n, C_out)`` to ``(groups, n, C_out / g)``
+    so that one grouped conv computes every kernel on its own input group."""
+    grouped = tensor.view(num_kernels, groups, -1, *tensor.shape[1:])
+    return grouped.transpose(0, 1).reshape(tensor.shape)
+
+
+def _kernel_responses(x, weight, bias, num_kernels, stride, padding, dilation,
+                      groups) -> torch.Tensor:
+    """All kernels' outputs, ``(B, g, n, C_out / g, H_out, W_out)``."""
+    out = F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    return out.view(out.shape[0], groups, num_kernels, -1, *out.shape[-2:])
+
+
+def _expand_index(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``(B, 1, H, W)`` kernel index -> ``like``'s shape with n-dim of 1."""
+    shape = list(like.shape)
+    shape[2] = 1
+    return index[:, None, :, None].expand(shape)
+
+
+@MODELS.register_module('PAFU')
+class PAFU(nn.Module):
+    """Pixel adaptive filtering unit: one kernel of a learned group per pixel.
+
+    A compact CNN (the selector) predicts per-pixel logits over a group of
+    ``num_kernels`` kernels; a straight-through Gumbel-softmax picks exactly
+    one kernel per output pixel (hard one-hot forward, soft gradient), and
+    the pixel's output is that kernel's convolution response. In eval mode
+    the pick is the plain argmax of the logits. :meth:`decorrelation_loss`
+    is the paper's kernel-variability regulariser (eq. 3).
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int | Sequence[int]): Odd support size of the kernels,
+            or several sizes to mix in one group (``(5, 7)``: the paper's
+            "5x5&7x7"), split evenly over the group, each stored zero-padded
+            to the largest size. ``stride``/``padding``/``dilation`` act on
+            the largest size, as for an ``nn.Conv2d`` of that size.
+        stride, padding, dilation (int | tuple[int, int]): As ``nn.Conv2d``.
+            Default: 1, 0, 1.
+        groups (int): As ``nn.Conv2d``. Default: 1.
+        bias (bool): A learned bias per kernel. Default: True.
+        num_kernels (int): Kernels in the group. Default: 8.
+        tau (float): Gumbel-softmax temperature. Default: 1.0.
+        selector_cfg (dict, optional): Overrides of :class:`PixelPredictor`
+            arguments for the selector. Default: 3x3 conv to 32 channels,
+            ReLU, 3x3 conv to ``num_kernels`` logits (5x5 receptive field).
+    """
+
+    transposed = False
+    output_padding = (0, 0)
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: Union[int, Sequence[int]],
+                 stride=1,
+                 padding=0,
+                 dilation=1,
+                 groups: int = 1,
+                 bias: bool = True,
+                 num_kernels: int = 8,
+                 tau: float = 1.0,
+                 selector_cfg: Optional[dict] = None):
+        super().__init__()
+        sizes = ((kernel_size, ) if isinstance(kernel_size, int) else
+                 tuple(kernel_size))
+        if not sizes or any(not isinstance(s, int) or s < 1 or s % 2 == 0
+                            for s in sizes):
+            raise ValueError('kernel_size must be an odd positive int or a '
+                             f'sequence of them, got {kernel_size!r}')
+        if not isinstance(num_kernels, int) or num_kernels < 1:
+            raise ValueError(
+                f'num_kernels must be an int >= 1, got {num_kernels!r}')
+        if num_kernels % len(sizes):
+            raise ValueError(
+                f'num_kernels={num_kernels} must be a multiple of the number '
+                f'of kernel sizes {sizes}')
+        if not tau > 0:
+            raise ValueError(f'tau must be > 0, got {tau!r}')
+        if not isinstance(groups, int) or groups < 1 or (
+                in_channels % groups or out_channels % groups):
+            raise ValueError(f'groups={groups!r} must be a positive int '
+                             f'dividing in_channels={in_channels} and '
+                             f'out_channels={out_channels}')
+        size = max(sizes)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_sizes = tuple(sorted(sizes))
+        self.kernel_size = (size, size)
+        self.stride = _pair(stride, 'stride')
+        self.padding = _pair(padding, 'padding')
+        self.dilation = _pair(dilation, 'dilation')
+        if min(self.stride) < 1 or min(self.dilation) < 1 or min(
+                self.padding) < 0:
+            raise ValueError(
+                'stride and dilation must be >= 1 and padding >= 0, got '
+                f'stride={stride}, dilation={dilation}, padding={padding}')
+        self.groups = groups
+        self.num_kernels = num_kernels
+        self.tau = tau
+
+        # Kernel n has support kernel_sizes[n * len // num_kernels], centred.
+        support = torch.zeros(num_kernels, 1, 1, size, size)
+        per_size = num_kernels // len(sizes)
+        for n in range(num_kernels):
+            border = (size - self.kernel_sizes[n // per_size]) // 2
+            support[n, ..., border:size - border, border:size - border] = 1
+        self.register_buffer(
+            'kernel_support',
+            support.expand(-1, out_channels, in_channels // groups, -1,
+                           -1).reshape(num_kernels * out_channels,
+                                       in_channels // groups, size, size),
+            persistent=False)
+        self.weight = nn.Parameter(
+            torch.empty(num_kernels * out_channels, in_channels // groups,
+                        size, size))
+        self.bias = nn.Parameter(torch.empty(num_kernels *
+                                             out_channels)) if bias else None
+        self.selector = PixelPredictor(
+            in_channels, num_kernels,
+            **dict(dict(mid_channels=32, reduce_kernel_size=3),
+                   **(selector_cfg or {})))
+        self.init_weights()
+
+    @property
+    def kernels(self) -> torch.Tensor:
+        """The kernel group with zero borders enforced,
+        ``(n * C_out, C_in // groups, k, k)``; kernel ``n`` is rows
+        ``n * C_out:(n + 1) * C_out``."""
+        return self.weight * self.kernel_support
+
+    def init_weights(self) -> None:
+        """``nn.Conv2d``'s default init, per kernel at its own support."""
+        per_kernel_weight = self.weight.detach().view(self.num_kernels,
+                                                      self.out_channels, -1)
+        support = self.kernel_support.view(self.num_kernels,
+                                           self.out_channels, -1)
+        for n in range(self.num_kernels):
+            fan_in = int(support[n, 0].sum())
+            bound = fan_in**-0.5
+            per_kernel_weight[n].uniform_(-bound, bound)
+            if self.bias is not None:
+                self.bias.detach().view(self.num_kernels, -1)[n].uniform_(
+                    -bound, bound)
+        self.weight.detach().mul_(self.kernel_support)
+
+    def selection_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Selector logits ``(B, num_kernels, H_out, W_out)``."""
+        return self.selector(x, self.kernel_size, self.stride, self.padding,
+                             self.dilation)
+
+    def forward(self, x: torch.Tensor, return_selection: bool = False):
+        """
+        Args:
+            x (Tensor): ``(B, in_channels, H, W)``.
+            return_selection (bool): Also return the selected kernel index
+                per output pixel, from this same forward. Default: False.
+
+        Returns:
+            Tensor | tuple[Tensor, Tensor]: ``(B, out_channels, H_out,
+            W_out)`` with ``nn.Conv2d``'s output size, and with
+            ``return_selection`` the ``(B, H_out, W_out)`` int64 index map.
+        """
+        selection = straight_through_gumbel_softmax(
+            self.selection_logits(x), self.tau, dim=1, sample=self.training)
+        weight, bias, x = self._compute_dtype(x)
+        out = _SelectedConv2d.apply(x, weight, bias, selection.to(x.dtype),
+                                    self.stride, self.padding, self.dilation,
+                                    self.groups)
+        if return_selection:
+            return out, selection.argmax(dim=1)
+        return out
+
+    def _compute_dtype(self, x: torch.Tensor):
+        """Kernels, bias and input cast to one dtype (autocast's, if on).
+
+        The custom autograd function runs its convolutions outside autocast,
+        so the dtype is settled here.
+        """
+        device_type = x.device.type
+        dtype = (torch.get_autocast_dtype(device_type)
+                 if torch.is_autocast_enabled(device_type) else x.dtype)
+        weight = _conv_layout(self.kernels, self.num_kernels, self.groups)
+        bias = None if self.bias is None else _conv_layout(
+            self.bias, self.num_kernels, self.groups).to(dtype)
+        return weight.to(dtype), bias, x.to(dtype)
+
+    def decorrelation_loss(self) -> torch.Tensor:
+        """``||W_f W_f^T - I||_F^2`` over the normalised flattened kernels.
+
+        Returns:
+            Tensor: A float32 scalar in ``[0, n * (n - 1)]``: 0 for
+            orthonormal kernels, ``n * (n - 1)`` for identical ones.
+        """
+        flat = F.normalize(
+            self.kernels.float().view(self.num_kernels, -1), dim=1)
+        gram = flat @ flat.t()
+        eye = torch.eye(self.num_kernels, device=gram.device)
+        return (gram - eye).pow(2).sum()
+
+    def extra_repr(self) -> str:
+        return (f'{self.in_channels}, {self.out_channels}, '
+                f'kernel_sizes={self.kernel_sizes}, stride={self.stride}, '
+                f'padding={self.padding}, dilation={self.dilation}, '
+                f'groups={self.groups}, num_kernels={self.num_kernels}, '
+                f'tau={self.tau}')
+
+
+def pafu_decorrelation_loss(model: nn.Module) -> torch.Tensor:
+    """The decorrelation loss averaged over every PAFU module of ``model``.
+
+    Args:
+        model (nn.Module): Any model containing PAFU modules.
+
+    Returns:
+        Tensor: A scalar.
+
+    Raises:
+        ValueError: If ``model`` has no PAFU module.
+    """
+    losses = [m.decorrelation_loss() for m in model.modules()
+              if isinstance(m, PAFU)]
+    if not losses:
+        raise ValueError(f'{type(model).__name__} has no PAFU module')
+    return torch.stack(losses).mean()

@@ -1,0 +1,111 @@
+"""A compact two-conv CNN that predicts values on a convolution's output grid.
+
+PAFU's kernel selector and ACDA's atom generator both predict, for every
+output pixel of a convolution, a vector computed from the input neighbourhood
+centred where that output pixel's filter is centred. This module owns that
+alignment for any stride, padding and dilation of the host convolution.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer, build_norm_layer
+
+
+def _pair(value, name: str) -> Tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    if (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, int) for v in value)):
+        return tuple(value)
+    raise ValueError(f'{name} must be an int or a pair of ints, got {value!r}')
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int, padding: int,
+                     dilation: int) -> int:
+    """Output length of ``nn.Conv2d`` along one dimension."""
+    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+class PixelPredictor(nn.Module):
+    """``reduce`` conv -> norm -> act -> ``predict`` conv (-> out act).
+
+    The input is zero-padded (or cropped, for a negative amount) once so that
+    both convs run unpadded and output pixel ``(i, j)`` sees the input
+    neighbourhood centred on ``(i * stride - padding + dilation * (k // 2))``,
+    the centre of the host convolution's ``k x k`` window at that pixel.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Predicted values per output pixel.
+        mid_channels (int): Channels between the two convs. Default: 64.
+        reduce_kernel_size (int): Odd kernel size of the first conv.
+            Default: 1.
+        kernel_size (int): Odd kernel size of the second conv. Default: 3.
+        norm_cfg (dict, optional): Norm after each conv, e.g.
+            ``dict(type='BN')``. Default: None.
+        act_cfg (dict): Activation after the first conv.
+            Default: ``dict(type='ReLU')``.
+        out_act_cfg (dict, optional): Activation on the prediction, e.g.
+            ``dict(type='Tanh')``. Default: None.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 mid_channels: int = 64,
+                 reduce_kernel_size: int = 1,
+                 kernel_size: int = 3,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: dict = dict(type='ReLU'),
+                 out_act_cfg: Optional[dict] = None):
+        super().__init__()
+        for name, size in (('reduce_kernel_size', reduce_kernel_size),
+                           ('kernel_size', kernel_size)):
+            if not isinstance(size, int) or size < 1 or size % 2 == 0:
+                raise ValueError(
+                    f'{name} must be an odd positive int, got {size!r}')
+        if not isinstance(mid_channels, int) or mid_channels < 1:
+            raise ValueError(
+                f'mid_channels must be a positive int, got {mid_channels!r}')
+        self.radius = reduce_kernel_size // 2 + kernel_size // 2
+        with_norm = norm_cfg is not None
+        layers = [
+            nn.Conv2d(in_channels, mid_channels, reduce_kernel_size,
+                      bias=not with_norm)
+        ]
+        if with_norm:
+            layers.append(build_norm_layer(norm_cfg, mid_channels)[1])
+        layers.append(build_activation_layer(act_cfg))
+        self.reduce = nn.Sequential(*layers)
+        # The stride is set per call by the host convolution (see forward).
+        self.predict = nn.Conv2d(mid_channels, out_channels, kernel_size,
+                                 bias=not with_norm)
+        self.predict_norm = (
+            build_norm_layer(norm_cfg, out_channels)[1]
+            if with_norm else nn.Identity())
+        self.out_act = (
+            build_activation_layer(out_act_cfg)
+            if out_act_cfg is not None else nn.Identity())
+
+    def forward(self, x: torch.Tensor, kernel_size: Tuple[int, int],
+                stride: Tuple[int, int], padding: Tuple[int, int],
+                dilation: Tuple[int, int]) -> torch.Tensor:
+        """Predict on the output grid of a host convolution.
+
+        Args:
+            x (Tensor): Input of shape ``(B, C_in, H, W)``.
+            kernel_size, stride, padding, dilation (tuple[int, int]): The
+                host convolution's geometry.
+
+        Returns:
+            Tensor: ``(B, out_channels, H_out, W_out)`` where ``H_out, W_out``
+            equal ``nn.Conv2d``'s output size for that geometry.
+        """
+        pads = [p - d * (k // 2) + self.radius
+                for k, p, d in zip(kernel_size, padding, dilation)]
+        x = F.pad(x, [pads[1], pads[1], pads[0], pads[0]])
+        hidden = self.reduce(x)
+        out = F.conv2d(hidden, self.predict.weight, self.predict.bias, stride)
+        return self.out_act(self.predict_norm(out))

@@ -1,0 +1,129 @@
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pafu_acda_mm.layers import ACDA, multiscale_fourier_bessel_bases
+
+
+def naive_acda(layer: ACDA, x: torch.Tensor) -> torch.Tensor:
+    """Eq. 2: build every pixel's filter K_ij = A . (alpha_ij psi), apply it."""
+    k = layer.kernel_size[0]
+    coeffs = layer.atom_generator(x, layer.kernel_size, layer.stride,
+                                  layer.padding, layer.dilation)
+    batch, _, out_h, out_w = coeffs.shape
+    # The layer's own (float32-rounded) bases, centred in the k x k window.
+    bases = torch.cat([
+        F.pad(b, [(k - b.shape[-1]) // 2] * 4) for b in layer.fb_bases
+    ]).to(x).flatten(1)  # (S*m', k*k)
+    alpha = coeffs.view(batch, layer.num_atoms, -1, out_h * out_w)
+    atoms = torch.einsum('bakl,kt->batl', alpha, bases)  # (B, m, k*k, L)
+    groups, in_channels = layer.groups, layer.in_channels
+    coefficient = x.new_zeros(layer.out_channels, in_channels,
+                              layer.num_atoms)
+    per_group_out = layer.out_channels // groups
+    per_group_in = in_channels // groups
+    for g in range(groups):
+        rows = slice(g * per_group_out, (g + 1) * per_group_out)
+        cols = slice(g * per_group_in, (g + 1) * per_group_in)
+        coefficient[rows, cols] = layer.weight[rows, :, 0, 0].reshape(
+            per_group_out, per_group_in, layer.num_atoms)
+    filters = torch.einsum('oca,batl->boctl', coefficient, atoms)
+    patches = F.unfold(x, k, layer.dilation, layer.padding, layer.stride)
+    patches = patches.view(batch, in_channels, k * k, -1)
+    out = torch.einsum('boctl,bctl->bol', filters, patches)
+    if layer.bias is not None:
+        out = out + layer.bias[:, None]
+    return out.view(batch, -1, out_h, out_w)
+
+
+@pytest.mark.parametrize('kwargs,size', [
+    (dict(kernel_size=7, padding=3), (13, 11)),
+    (dict(kernel_size=7, padding=3, stride=2), (13, 10)),
+    (dict(kernel_size=5, padding=1, stride=(2, 1)), (9, 12)),
+    (dict(kernel_size=5, padding=0, dilation=2, groups=2), (15, 14)),
+    (dict(kernel_size=3, padding=2, bias=False, scales=(3, )), (6, 7)),
+    (dict(kernel_size=7, padding=(1, 4), scales=(3, 7), num_atoms=4),
+     (12, 9)),
+])
+def test_acda_equals_naive_per_pixel_filter(kwargs, size):
+    layer = ACDA(4, 6, **kwargs).double()
+    with torch.no_grad():
+        layer.bias is not None and layer.bias.normal_()
+    x = torch.randn(2, 4, *size, dtype=torch.float64)
+    out = layer(x)
+    reference = nn.Conv2d(4, 6, **{
+        k: v
+        for k, v in kwargs.items()
+        if k in ('kernel_size', 'stride', 'padding', 'dilation', 'groups')
+    })(x.float())
+    assert out.shape == reference.shape
+    assert torch.allclose(out, naive_acda(layer, x), atol=1e-10, rtol=0)
+
+
+def test_gradients_match_naive_and_reach_every_parameter():
+    layer = ACDA(3, 5, 5, stride=2, padding=2).double()
+    x = torch.randn(2, 3, 9, 8, dtype=torch.float64, requires_grad=True)
+    grad_out = torch.randn(2, 5, 5, 4, dtype=torch.float64)
+    params = [x] + list(layer.parameters())
+    fast = torch.autograd.grad((layer(x) * grad_out).sum(), params)
+    naive = torch.autograd.grad((naive_acda(layer, x) * grad_out).sum(),
+                                params)
+    for f, n in zip(fast, naive):
+        assert torch.allclose(f, n, atol=1e-10, rtol=0)
+        assert f.abs().sum() > 0
+
+
+def test_translation_equivariance_interior():
+    layer = ACDA(3, 4, 7, padding=3).eval()
+    x = torch.randn(1, 3, 40, 40)
+    shifted = torch.roll(x, shifts=(5, 3), dims=(2, 3))
+    out, out_shifted = layer(x), layer(shifted)
+    # Away from the borders (generator + filter reach: 1 + 3 + 3 pixels).
+    margin = 8
+    assert torch.allclose(
+        torch.roll(out, shifts=(5, 3), dims=(2, 3))[..., margin:-margin,
+                                                     margin:-margin],
+        out_shifted[..., margin:-margin, margin:-margin],
+        atol=1e-5)
+
+
+def test_channels_last_input_gives_channels_last_output():
+    layer = ACDA(4, 4, 3, padding=1)
+    x = torch.randn(2, 4, 8, 8)
+    out = layer(x)
+    out_cl = layer(x.contiguous(memory_format=torch.channels_last))
+    assert out.is_contiguous()
+    assert out_cl.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(out, out_cl, atol=1e-5, rtol=1e-5)
+
+
+def test_bases_are_fixed_buffers_not_in_state_dict():
+    layer = ACDA(4, 4, 7)
+    assert [b.shape[-1] for b in layer.fb_bases] == [3, 5, 7]
+    assert all(not b.requires_grad for b in layer.fb_bases)
+    assert not any('fb_bases' in k for k in layer.state_dict())
+    assert not any('fb_bases' in n for n, _ in layer.named_parameters())
+
+
+def test_default_scales_follow_kernel_size():
+    assert ACDA(4, 4, 5).scales == (3, 5)
+    assert ACDA(4, 4, 3).scales == (3, )
+    generator_out = ACDA(4, 4, 7).atom_generator.predict.out_channels
+    assert generator_out == 6 * 18
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(kernel_size=4), 'kernel_size'),
+    (dict(kernel_size=7, scales=(3, 9)), 'scales'),
+    (dict(kernel_size=7, scales=(3, 4, 7)), 'scales'),
+    (dict(kernel_size=7, scales=(3, 5)), 'scales'),
+    (dict(kernel_size=7, num_atoms=0), 'num_atoms'),
+    (dict(kernel_size=7, num_bases=40), 'num_bases'),
+    (dict(kernel_size=7, groups=3), 'groups'),
+    (dict(kernel_size=7, padding='same'), 'padding'),
+    (dict(kernel_size=7, stride=0), 'stride'),
+])
+def test_bad_arguments_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ACDA(4, 4, **kwargs)
