@@ -1,0 +1,187 @@
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pafu_acda_mm.layers import PAFU, pafu_decorrelation_loss
+from pafu_acda_mm.layers.pafu import _conv_layout, _SelectedConv2d
+
+
+def per_kernel_reference(layer: PAFU, x, selection):
+    """Eq. 2 with a plain autograd graph: sum_n z_n * conv(x, W_n) + b_n."""
+    kernels = layer.kernels.view(layer.num_kernels, layer.out_channels,
+                                 *layer.kernels.shape[1:])
+    biases = (layer.bias.view(layer.num_kernels, -1)
+              if layer.bias is not None else [None] * layer.num_kernels)
+    out = 0
+    for n in range(layer.num_kernels):
+        response = F.conv2d(x, kernels[n], biases[n], layer.stride,
+                            layer.padding, layer.dilation, layer.groups)
+        out = out + selection[:, n:n + 1] * response
+    return out
+
+
+def _apply_selected(layer, x, selection):
+    weight = _conv_layout(layer.kernels, layer.num_kernels, layer.groups)
+    bias = (None if layer.bias is None else _conv_layout(
+        layer.bias, layer.num_kernels, layer.groups))
+    return _SelectedConv2d.apply(x, weight, bias, selection, layer.stride,
+                                 layer.padding, layer.dilation, layer.groups)
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(kernel_size=3, padding=1),
+    dict(kernel_size=(3, 5), padding=2, stride=2),
+    dict(kernel_size=5, padding=1, dilation=2, groups=2, bias=False),
+    dict(kernel_size=3, stride=(1, 2), groups=4),
+])
+def test_selected_conv_equals_per_kernel_definition_with_gradients(kwargs):
+    layer = PAFU(4, 8, num_kernels=4, **kwargs).double()
+    x = torch.randn(2, 4, 11, 10, dtype=torch.float64, requires_grad=True)
+    logits = torch.randn(2, 4, *layer(x).shape[-2:], dtype=torch.float64,
+                         requires_grad=True)
+    selection = F.one_hot(logits.argmax(1), 4).permute(0, 3, 1, 2).to(
+        logits) + logits.softmax(1) - logits.softmax(1).detach()
+    grad_out = torch.randn_like(layer(x))
+    params = [x, logits] + [layer.weight] + (
+        [layer.bias] if layer.bias is not None else [])
+    fast = _apply_selected(layer, x, selection)
+    naive = per_kernel_reference(layer, x, selection)
+    assert torch.allclose(fast, naive, atol=1e-12, rtol=0)
+    fast_grads = torch.autograd.grad((fast * grad_out).sum(), params,
+                                     retain_graph=True)
+    naive_grads = torch.autograd.grad((naive * grad_out).sum(), params)
+    for f, n in zip(fast_grads, naive_grads):
+        assert torch.allclose(f, n, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize('size', [(9, 9), (10, 7)])
+@pytest.mark.parametrize('kwargs', [
+    dict(kernel_size=3),
+    dict(kernel_size=3, padding=1, stride=2),
+    dict(kernel_size=(5, 7), padding=3, stride=2, dilation=2),
+    dict(kernel_size=5, padding=(2, 0), stride=(2, 3)),
+])
+def test_output_shape_matches_conv2d(kwargs, size):
+    x = torch.randn(1, 3, *size)
+    conv_kwargs = dict(kwargs, kernel_size=max(
+        [kwargs['kernel_size']] if isinstance(kwargs['kernel_size'], int)
+        else kwargs['kernel_size']))
+    expected = nn.Conv2d(3, 5, **conv_kwargs)(x).shape
+    out, selection = PAFU(3, 5, num_kernels=4, **kwargs)(
+        x, return_selection=True)
+    assert out.shape == expected
+    assert selection.shape == (1, *expected[-2:])
+    assert selection.dtype == torch.int64
+
+
+def test_every_parameter_gets_a_gradient_selector_included():
+    layer = PAFU(3, 4, 3, padding=1, num_kernels=8)
+    x = torch.randn(2, 3, 12, 12, requires_grad=True)
+    layer(x).pow(2).mean().backward()
+    for name, param in layer.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert x.grad.abs().sum() > 0
+
+
+def test_unselected_kernels_stay_in_the_graph():
+    # DDP without find_unused_parameters needs a gradient for every kernel,
+    # even one that no pixel picked.
+    layer = PAFU(2, 2, 3, padding=1, num_kernels=4)
+    with torch.no_grad():
+        layer.selector.predict.bias.copy_(torch.tensor([0., 0., 0., -1e6]))
+    x = torch.randn(1, 2, 8, 8)
+    out, selection = layer(x, return_selection=True)
+    assert (selection != 3).all()
+    out.sum().backward()
+    assert layer.weight.grad is not None
+
+
+def test_mixed_kernel_sizes_keep_zero_borders():
+    layer = PAFU(2, 3, (3, 5), num_kernels=4)
+    kernels = layer.kernels.view(4, 3, 2, 5, 5)
+    border = torch.ones(5, 5, dtype=torch.bool)
+    border[1:4, 1:4] = False
+    assert layer.kernel_sizes == (3, 5)
+    assert (kernels[:2][..., border] == 0).all()
+    assert (kernels[2:][..., border] != 0).any()
+    layer(torch.randn(1, 2, 9, 9)).sum().backward()
+    # Gradients never leak into the padding of the small kernels.
+    grad = (layer.weight.grad * layer.kernel_support).view(4, 3, 2, 5, 5)
+    assert (grad[:2][..., border] == 0).all()
+
+
+def test_eval_selection_is_deterministic_argmax():
+    layer = PAFU(3, 4, 3, padding=1, num_kernels=6).eval()
+    x = torch.randn(2, 3, 10, 10)
+    out1, sel1 = layer(x, return_selection=True)
+    out2, sel2 = layer(x, return_selection=True)
+    assert torch.equal(out1, out2) and torch.equal(sel1, sel2)
+    assert torch.equal(sel1, layer.selection_logits(x).argmax(1))
+    layer.train()
+    _, sel_train = layer(x, return_selection=True)
+    assert not torch.equal(sel_train, sel1)  # Gumbel noise in training
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_low_precision_forward_backward_is_finite(dtype):
+    layer = PAFU(3, 4, 3, padding=1, num_kernels=4).to(dtype)
+    with torch.no_grad():  # saturate the selector
+        layer.selector.predict.weight.mul_(1e3)
+    x = torch.randn(1, 3, 8, 8, dtype=dtype)
+    out = layer(x)
+    assert out.dtype == dtype and torch.isfinite(out).all()
+    out.float().sum().backward()
+    assert torch.isfinite(layer.weight.grad.float()).all()
+
+
+def test_autocast_bf16_on_cpu():
+    layer = PAFU(3, 4, 3, padding=1, num_kernels=4)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = layer(x)
+    assert out.dtype == torch.bfloat16
+    out.float().sum().backward()
+    assert layer.weight.grad.dtype == torch.float32
+    assert torch.isfinite(layer.weight.grad).all()
+
+
+def test_decorrelation_loss_identical_kernels_maximal_orthonormal_zero():
+    layer = PAFU(1, 1, 3, num_kernels=4)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(1, 1, 3, 3).expand(4, 1, 3, 3) * 2)
+    assert layer.decorrelation_loss().item() == pytest.approx(4 * 3)
+    with torch.no_grad():
+        layer.weight.zero_()
+        for n, (i, j) in enumerate([(0, 0), (1, 2), (2, 1), (2, 2)]):
+            layer.weight[n, 0, i, j] = 3.0 * (n + 1)  # scale is normalised
+    assert layer.decorrelation_loss().item() == pytest.approx(0, abs=1e-12)
+
+
+def test_decorrelation_loss_of_a_model_is_the_mean_over_units():
+    model = nn.Sequential(
+        PAFU(2, 2, 3, num_kernels=4), nn.ReLU(),
+        nn.Sequential(PAFU(2, 2, (3, 5), num_kernels=2)))
+    expected = (model[0].decorrelation_loss() +
+                model[2][0].decorrelation_loss()) / 2
+    loss = pafu_decorrelation_loss(model)
+    assert torch.allclose(loss, expected)
+    loss.backward()
+    assert model[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='no PAFU'):
+        pafu_decorrelation_loss(nn.Conv2d(1, 1, 1))
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(kernel_size=4), 'kernel_size'),
+    (dict(kernel_size=(3, 6)), 'kernel_size'),
+    (dict(kernel_size=3, num_kernels=0), 'num_kernels'),
+    (dict(kernel_size=(3, 5), num_kernels=3), 'num_kernels'),
+    (dict(kernel_size=3, tau=0), 'tau'),
+    (dict(kernel_size=3, groups=3), 'groups'),
+    (dict(kernel_size=3, padding=-1), 'padding'),
+    (dict(kernel_size=3, selector_cfg=dict(kernel_size=2)), 'kernel_size'),
+])
+def test_bad_arguments_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PAFU(4, 4, **kwargs)
