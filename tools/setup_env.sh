@@ -23,13 +23,16 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lock="$repo/requirements/lock.txt"
 python_bin=${PYTHON:-python3.11}
-key=$(cat "$lock" "$repo/setup.py" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)
-env_dir="${PAFU_ACDA_MM_CACHE:-$HOME/.cache/pafu_acda_mm}/env-$key"
+# Bump when the build recipe below changes what ends up in the environment.
+recipe_version=1
+key=$( (cat "$lock" "$repo/setup.py"; echo "$recipe_version") | sha256sum | cut -c1-12)
+cache="${PAFU_ACDA_MM_CACHE:-$HOME/.cache/pafu_acda_mm}"
+env_dir="$cache/env-$key"
 stamp="$env_dir/.complete"
 
 export PIP_CONFIG_FILE=/dev/null
 unset PIP_FIND_LINKS
-export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
 
 log() { printf '[setup_env] %s\n' "$*" >&2; }
 
@@ -48,6 +51,11 @@ ensure_editable() {
     "$env_dir/bin/pip" install -q --no-deps --no-build-isolation -e "$repo"
   fi
 }
+
+# Serialise concurrent runs (two clones set up at once share one env).
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
 
 if [[ -f "$stamp" ]]; then
   link_venv
