@@ -26,7 +26,7 @@ def test_demo_config_trains_through_the_runner_and_lowers_the_loss(tmp_path):
         for line in next(tmp_path.glob('*/vis_data/scalars.json')).open()
     ]
     train = [s for s in scalars if 'loss' in s]
-    assert [s['iter'] for s in train] == list(range(10, 61, 10))
+    assert train[-1]['iter'] == 60 and len(train) >= 6
     assert all('loss_decorrelation' in s for s in train)
     assert train[-1]['loss_l1'] < 0.8 * train[0]['loss_l1']
     assert any('toy/mae' in s for s in scalars)
