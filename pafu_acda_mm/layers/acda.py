@@ -96,6 +96,17 @@ def acda_conv2d(x: torch.Tensor,
     return out.contiguous(memory_format=memory_format)
 
 
+def _square_kernel_size(kernel_size) -> int:
+    if (isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 2
+            and kernel_size[0] == kernel_size[1]):
+        kernel_size = kernel_size[0]
+    if not isinstance(kernel_size, int) or kernel_size < 3 or (
+            kernel_size % 2 == 0):
+        raise ValueError('kernel_size must be an odd int >= 3 (or a square '
+                         f'pair of one), got {kernel_size!r}')
+    return kernel_size
+
+
 @MODELS.register_module('ACDA')
 class ACDA(nn.Module):
     """Adaptive convolution with per-pixel dynamic atoms.
@@ -230,14 +241,3 @@ class ACDA(nn.Module):
                 f'padding={self.padding}, dilation={self.dilation}, '
                 f'groups={self.groups}, num_atoms={self.num_atoms}, '
                 f'scales={self.scales}')
-
-
-def _square_kernel_size(kernel_size) -> int:
-    if (isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 2
-            and kernel_size[0] == kernel_size[1]):
-        kernel_size = kernel_size[0]
-    if not isinstance(kernel_size, int) or kernel_size < 3 or (
-            kernel_size % 2 == 0):
-        raise ValueError('kernel_size must be an odd int >= 3 (or a square '
-                         f'pair of one), got {kernel_size!r}')
-    return kernel_size

@@ -22,12 +22,6 @@ def _pair(value, name: str) -> Tuple[int, int]:
     raise ValueError(f'{name} must be an int or a pair of ints, got {value!r}')
 
 
-def conv_output_size(size: int, kernel_size: int, stride: int, padding: int,
-                     dilation: int) -> int:
-    """Output length of ``nn.Conv2d`` along one dimension."""
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
-
-
 class PixelPredictor(nn.Module):
     """``reduce`` conv -> norm -> act -> ``predict`` conv (-> out act).
 

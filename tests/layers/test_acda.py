@@ -127,3 +127,33 @@ def test_default_scales_follow_kernel_size():
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ACDA(4, 4, **kwargs)
+
+
+def test_autocast_bf16_on_cpu_is_finite_and_trains():
+    layer = ACDA(8, 8, 5, padding=2)
+    x = torch.randn(2, 8, 12, 12)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = layer(x)
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
+    out.float().pow(2).mean().backward()
+    for name, param in layer.named_parameters():
+        assert param.grad.dtype == torch.float32, name
+        assert torch.isfinite(param.grad).all(), name
+
+
+def test_eval_forward_is_deterministic():
+    layer = ACDA(4, 4, 7, padding=3, generator_cfg=dict(
+        norm_cfg=dict(type='BN'))).eval()
+    x = torch.randn(2, 4, 10, 10)
+    assert torch.equal(layer(x), layer(x))
+
+
+def test_public_generator_layout_is_expressible():
+    layer = ACDA(256, 256, 7, padding=3, generator_cfg=dict(
+        reduce_kernel_size=3, norm_cfg=dict(type='BN'),
+        act_cfg=dict(type='Tanh'), out_act_cfg=dict(type='Tanh')))
+    generator = layer.atom_generator
+    assert generator.reduce[0].kernel_size == (3, 3)
+    assert isinstance(generator.out_act, nn.Tanh)
+    out = layer(torch.randn(1, 256, 9, 9))
+    assert out.shape == (1, 256, 9, 9)
