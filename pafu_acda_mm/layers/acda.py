@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .fourier_bessel import fourier_bessel_bases
-from .pixel_predictor import PixelPredictor, _pair
+from .conv_geometry import Conv2dGeometry
+from .pixel_predictor import PixelPredictor
 
 
 def _pad_or_crop(x: torch.Tensor, padding: Tuple[int, int]):
@@ -108,7 +109,7 @@ def _square_kernel_size(kernel_size) -> int:
 
 
 @MODELS.register_module('ACDA')
-class ACDA(nn.Module):
+class ACDA(Conv2dGeometry):
     """Adaptive convolution with per-pixel dynamic atoms.
 
     At every output pixel a small CNN (the atom generator) predicts
@@ -140,9 +141,6 @@ class ACDA(nn.Module):
             1x1 conv to 64 channels, ReLU, 3x3 conv to ``m * S * m'``.
     """
 
-    transposed = False
-    output_padding = (0, 0)
-
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
@@ -156,8 +154,9 @@ class ACDA(nn.Module):
                  num_bases: int = 6,
                  scales: Optional[Sequence[int]] = None,
                  generator_cfg: Optional[dict] = None):
-        super().__init__()
         kernel_size = _square_kernel_size(kernel_size)
+        super().__init__(in_channels, out_channels, kernel_size, stride,
+                         padding, dilation, groups)
         if scales is None:
             scales = tuple(range(3, kernel_size + 1, 2))
         scales = tuple(scales)
@@ -168,28 +167,9 @@ class ACDA(nn.Module):
             raise ValueError(
                 'scales must be distinct odd sizes in [3, kernel_size] that '
                 f'include kernel_size={kernel_size}, got {scales!r}')
-        for name, value in (('num_atoms', num_atoms), ('groups', groups),
-                            ('in_channels', in_channels),
-                            ('out_channels', out_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
-        if in_channels % groups or out_channels % groups:
+        if not isinstance(num_atoms, int) or num_atoms < 1:
             raise ValueError(
-                f'groups={groups} must divide in_channels={in_channels} and '
-                f'out_channels={out_channels}')
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = (kernel_size, kernel_size)
-        self.stride = _pair(stride, 'stride')
-        self.padding = _pair(padding, 'padding')
-        self.dilation = _pair(dilation, 'dilation')
-        if min(self.stride) < 1 or min(self.dilation) < 1 or min(
-                self.padding) < 0:
-            raise ValueError(
-                'stride and dilation must be >= 1 and padding >= 0, got '
-                f'stride={stride}, dilation={dilation}, padding={padding}')
-        self.groups = groups
+                f'num_atoms must be a positive int, got {num_atoms!r}')
         self.num_atoms = num_atoms
         self.scales = scales
         for index, scale in enumerate(scales):
@@ -236,8 +216,5 @@ class ACDA(nn.Module):
                            self.groups)
 
     def extra_repr(self) -> str:
-        return (f'{self.in_channels}, {self.out_channels}, '
-                f'kernel_size={self.kernel_size}, stride={self.stride}, '
-                f'padding={self.padding}, dilation={self.dilation}, '
-                f'groups={self.groups}, num_atoms={self.num_atoms}, '
+        return (f'{super().extra_repr()}, num_atoms={self.num_atoms}, '
                 f'scales={self.scales}')

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .gumbel import straight_through_gumbel_softmax
-from .pixel_predictor import PixelPredictor, _pair
+from .conv_geometry import Conv2dGeometry
+from .pixel_predictor import PixelPredictor
 
 
 class _SelectedConv2d(torch.autograd.Function):
@@ -89,7 +90,7 @@ def _expand_index(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module('PAFU')
-class PAFU(nn.Module):
+class PAFU(Conv2dGeometry):
     """Pixel adaptive filtering unit: one kernel of a learned group per pixel.
 
     A compact CNN (the selector) predicts per-pixel logits over a group of
@@ -118,9 +119,6 @@ class PAFU(nn.Module):
             ReLU, 3x3 conv to ``num_kernels`` logits (5x5 receptive field).
     """
 
-    transposed = False
-    output_padding = (0, 0)
-
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
@@ -133,7 +131,6 @@ class PAFU(nn.Module):
                  num_kernels: int = 8,
                  tau: float = 1.0,
                  selector_cfg: Optional[dict] = None):
-        super().__init__()
         sizes = ((kernel_size, ) if isinstance(kernel_size, int) else
                  tuple(kernel_size))
         if not sizes or any(not isinstance(s, int) or s < 1 or s % 2 == 0
@@ -149,25 +146,10 @@ class PAFU(nn.Module):
                 f'of kernel sizes {sizes}')
         if not tau > 0:
             raise ValueError(f'tau must be > 0, got {tau!r}')
-        if not isinstance(groups, int) or groups < 1 or (
-                in_channels % groups or out_channels % groups):
-            raise ValueError(f'groups={groups!r} must be a positive int '
-                             f'dividing in_channels={in_channels} and '
-                             f'out_channels={out_channels}')
         size = max(sizes)
-        self.in_channels = in_channels
-        self.out_channels = out_channels
+        super().__init__(in_channels, out_channels, size, stride, padding,
+                         dilation, groups)
         self.kernel_sizes = tuple(sorted(sizes))
-        self.kernel_size = (size, size)
-        self.stride = _pair(stride, 'stride')
-        self.padding = _pair(padding, 'padding')
-        self.dilation = _pair(dilation, 'dilation')
-        if min(self.stride) < 1 or min(self.dilation) < 1 or min(
-                self.padding) < 0:
-            raise ValueError(
-                'stride and dilation must be >= 1 and padding >= 0, got '
-                f'stride={stride}, dilation={dilation}, padding={padding}')
-        self.groups = groups
         self.num_kernels = num_kernels
         self.tau = tau
 
@@ -271,11 +253,8 @@ class PAFU(nn.Module):
         return (gram - eye).pow(2).sum()
 
     def extra_repr(self) -> str:
-        return (f'{self.in_channels}, {self.out_channels}, '
-                f'kernel_sizes={self.kernel_sizes}, stride={self.stride}, '
-                f'padding={self.padding}, dilation={self.dilation}, '
-                f'groups={self.groups}, num_kernels={self.num_kernels}, '
-                f'tau={self.tau}')
+        return (f'{super().extra_repr()}, kernel_sizes={self.kernel_sizes}, '
+                f'num_kernels={self.num_kernels}, tau={self.tau}')
 
 
 def pafu_decorrelation_loss(model: nn.Module) -> torch.Tensor:

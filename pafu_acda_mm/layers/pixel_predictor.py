@@ -13,15 +13,6 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
 
-def _pair(value, name: str) -> Tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    if (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, int) for v in value)):
-        return tuple(value)
-    raise ValueError(f'{name} must be an int or a pair of ints, got {value!r}')
-
-
 class PixelPredictor(nn.Module):
     """``reduce`` conv -> norm -> act -> ``predict`` conv (-> out act).
 
