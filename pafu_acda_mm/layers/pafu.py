@@ -1,13 +1,13 @@
 """PAFU: pixel adaptive filtering unit (Kokkinos et al. 2019)."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from .gumbel import straight_through_gumbel_softmax
 from .conv_geometry import Conv2dGeometry
+from .gumbel import straight_through_gumbel_softmax
 from .pixel_predictor import PixelPredictor
 
 
@@ -153,7 +153,7 @@ class PAFU(Conv2dGeometry):
         self.num_kernels = num_kernels
         self.tau = tau
 
-        # Kernel n has support kernel_sizes[n * len // num_kernels], centred.
+        # Consecutive blocks of kernels per size, each support centred.
         support = torch.zeros(num_kernels, 1, 1, size, size)
         per_size = num_kernels // len(sizes)
         for n in range(num_kernels):
@@ -217,7 +217,7 @@ class PAFU(Conv2dGeometry):
         """
         selection = straight_through_gumbel_softmax(
             self.selection_logits(x), self.tau, dim=1, sample=self.training)
-        weight, bias, x = self._compute_dtype(x)
+        weight, bias, x = self._cast_for_compute(x)
         out = _SelectedConv2d.apply(x, weight, bias, selection.to(x.dtype),
                                     self.stride, self.padding, self.dilation,
                                     self.groups)
@@ -225,11 +225,12 @@ class PAFU(Conv2dGeometry):
             return out, selection.argmax(dim=1)
         return out
 
-    def _compute_dtype(self, x: torch.Tensor):
-        """Kernels, bias and input cast to one dtype (autocast's, if on).
+    def _cast_for_compute(self, x: torch.Tensor):
+        """Kernels and bias in conv layout, and input, in one dtype.
 
-        The custom autograd function runs its convolutions outside autocast,
-        so the dtype is settled here.
+        That is autocast's dtype when autocast is on: the custom autograd
+        function's backward runs without autocast, so its saved tensors must
+        already agree.
         """
         device_type = x.device.type
         dtype = (torch.get_autocast_dtype(device_type)

@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pafu_acda_mm.layers import ACDA, multiscale_fourier_bessel_bases
+from pafu_acda_mm.layers import ACDA
 
 
 def naive_acda(layer: ACDA, x: torch.Tensor) -> torch.Tensor:
