@@ -9,84 +9,7 @@ from mmengine.registry import MODELS
 from .conv_geometry import Conv2dGeometry
 from .gumbel import straight_through_gumbel_softmax
 from .pixel_predictor import PixelPredictor
-
-
-class _SelectedConv2d(torch.autograd.Function):
-    """``y = sum_n z_n * (conv(x, W_n) + b_n)`` for one-hot ``z``.
-
-    Saves only ``x``, the kernels and the selected index: the ``n`` kernel
-    responses are a transient of forward and are recomputed in backward,
-    where the straight-through gradient ``dL/dz_n = <dL/dy, W_n * x + b_n>``
-    needs them at every pixel. ``dx`` and ``dW`` come from one convolution
-    backward with ``dL/dy`` routed to the selected kernel's outputs.
-
-    ``weight`` and ``bias`` come in the grouped conv layout of
-    :func:`_conv_layout`.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, selection, stride, padding, dilation,
-                groups):
-        num_kernels = selection.shape[1]
-        index = selection.argmax(dim=1, keepdim=True)
-        responses = _kernel_responses(x, weight, bias, num_kernels, stride,
-                                      padding, dilation, groups)
-        out = responses.gather(2, _expand_index(index, responses))
-        ctx.save_for_backward(x, weight, bias, index)
-        ctx.conv_args = (stride, padding, dilation, groups)
-        return out.view(out.shape[0], -1, *out.shape[-2:])
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight, bias, index = ctx.saved_tensors
-        stride, padding, dilation, groups = ctx.conv_args
-        num_kernels = weight.shape[0] // grad_out.shape[1]
-        grad_x = grad_weight = grad_bias = grad_selection = None
-        # (B, g, 1, C_out / g, H_out, W_out), like the gathered responses.
-        grad_out = grad_out.view(grad_out.shape[0], groups, 1, -1,
-                                 *grad_out.shape[-2:])
-        if ctx.needs_input_grad[3]:
-            responses = _kernel_responses(x, weight, bias, num_kernels, stride,
-                                          padding, dilation, groups)
-            # In place on the transient: no second n-fold copy.
-            grad_selection = responses.mul_(grad_out).sum(dim=(1, 3))
-            del responses
-        if any(ctx.needs_input_grad[:3]):
-            routed_shape = list(grad_out.shape)
-            routed_shape[2] = num_kernels
-            routed = grad_out.new_zeros(routed_shape).scatter_(
-                2, _expand_index(index, grad_out), grad_out)
-            routed = routed.view(routed.shape[0], -1, *routed.shape[-2:])
-            grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
-                routed, x, weight, None, stride, padding, dilation, False,
-                (0, 0), groups,
-                (ctx.needs_input_grad[0], ctx.needs_input_grad[1], False))
-            if bias is not None and ctx.needs_input_grad[2]:
-                grad_bias = routed.sum(dim=(0, 2, 3))
-        return (grad_x, grad_weight, grad_bias, grad_selection, None, None,
-                None, None)
-
-
-def _conv_layout(tensor: torch.Tensor, num_kernels: int,
-                 groups: int) -> torch.Tensor:
-    """Reorder kernel-major rows ``(n, C_out)`` to ``(groups, n, C_out / g)``
-    so that one grouped conv computes every kernel on its own input group."""
-    grouped = tensor.view(num_kernels, groups, -1, *tensor.shape[1:])
-    return grouped.transpose(0, 1).reshape(tensor.shape)
-
-
-def _kernel_responses(x, weight, bias, num_kernels, stride, padding, dilation,
-                      groups) -> torch.Tensor:
-    """All kernels' outputs, ``(B, g, n, C_out / g, H_out, W_out)``."""
-    out = F.conv2d(x, weight, bias, stride, padding, dilation, groups)
-    return out.view(out.shape[0], groups, num_kernels, -1, *out.shape[-2:])
-
-
-def _expand_index(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``(B, 1, H, W)`` kernel index -> ``like``'s shape with n-dim of 1."""
-    shape = list(like.shape)
-    shape[2] = 1
-    return index[:, None, :, None].expand(shape)
+from .selected_conv import selected_conv2d
 
 
 @MODELS.register_module('PAFU')
@@ -181,6 +104,8 @@ class PAFU(Conv2dGeometry):
         """The kernel group with zero borders enforced,
         ``(n * C_out, C_in // groups, k, k)``; kernel ``n`` is rows
         ``n * C_out:(n + 1) * C_out``."""
+        if len(self.kernel_sizes) == 1:  # no padded border to enforce
+            return self.weight
         return self.weight * self.kernel_support
 
     def init_weights(self) -> None:
@@ -218,15 +143,15 @@ class PAFU(Conv2dGeometry):
         selection = straight_through_gumbel_softmax(
             self.selection_logits(x), self.tau, dim=1, sample=self.training)
         weight, bias, x = self._cast_for_compute(x)
-        out = _SelectedConv2d.apply(x, weight, bias, selection.to(x.dtype),
-                                    self.stride, self.padding, self.dilation,
-                                    self.groups)
+        out = selected_conv2d(x, weight, bias, selection.to(x.dtype),
+                              self.stride, self.padding, self.dilation,
+                              self.groups)
         if return_selection:
             return out, selection.argmax(dim=1)
         return out
 
     def _cast_for_compute(self, x: torch.Tensor):
-        """Kernels and bias in conv layout, and input, in one dtype.
+        """Kernels, bias and input in one dtype.
 
         That is autocast's dtype when autocast is on: the custom autograd
         function's backward runs without autocast, so its saved tensors must
@@ -235,10 +160,8 @@ class PAFU(Conv2dGeometry):
         device_type = x.device.type
         dtype = (torch.get_autocast_dtype(device_type)
                  if torch.is_autocast_enabled(device_type) else x.dtype)
-        weight = _conv_layout(self.kernels, self.num_kernels, self.groups)
-        bias = None if self.bias is None else _conv_layout(
-            self.bias, self.num_kernels, self.groups).to(dtype)
-        return weight.to(dtype), bias, x.to(dtype)
+        bias = None if self.bias is None else self.bias.to(dtype)
+        return self.kernels.to(dtype), bias, x.to(dtype)
 
     def decorrelation_loss(self) -> torch.Tensor:
         """``||W_f W_f^T - I||_F^2`` over the normalised flattened kernels.

@@ -4,7 +4,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pafu_acda_mm.layers import PAFU, pafu_decorrelation_loss
-from pafu_acda_mm.layers.pafu import _conv_layout, _SelectedConv2d
+from pafu_acda_mm.layers import selected_conv
+from pafu_acda_mm.layers.selected_conv import selected_conv2d
 
 
 def per_kernel_reference(layer: PAFU, x, selection):
@@ -22,13 +23,20 @@ def per_kernel_reference(layer: PAFU, x, selection):
 
 
 def _apply_selected(layer, x, selection):
-    weight = _conv_layout(layer.kernels, layer.num_kernels, layer.groups)
-    bias = (None if layer.bias is None else _conv_layout(
-        layer.bias, layer.num_kernels, layer.groups))
-    return _SelectedConv2d.apply(x, weight, bias, selection, layer.stride,
-                                 layer.padding, layer.dilation, layer.groups)
+    return selected_conv2d(x, layer.kernels, layer.bias, selection,
+                           layer.stride, layer.padding, layer.dilation,
+                           layer.groups)
 
 
+@pytest.fixture(params=['one chunk', 'tiny chunks'])
+def chunking(request, monkeypatch):
+    """Also run with one pixel and one kernel response per chunk."""
+    if request.param == 'tiny chunks':
+        monkeypatch.setattr(selected_conv, '_WINDOW_CHUNK_RATIO', 0)
+        monkeypatch.setattr(selected_conv, '_RESPONSE_CHUNK_OUTPUTS', 1)
+
+
+@pytest.mark.usefixtures('chunking')
 @pytest.mark.parametrize('kwargs', [
     dict(kernel_size=3, padding=1),
     dict(kernel_size=(3, 5), padding=2, stride=2),

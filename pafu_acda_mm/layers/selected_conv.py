@@ -1,0 +1,268 @@
+"""Convolution that applies one kernel of a group per output pixel.
+
+``y[p] = W[z_p] * x[window(p)] + b[z_p]`` for a one-hot selection ``z``. The
+forward and the ``dx``/``dW`` gradients touch only the selected kernel: output
+pixels are sorted by kernel and each kernel is one GEMM over the gathered
+windows of its pixels (an implicit im2col, in bounded chunks, never a full
+unfold). The straight-through gradient of the selection,
+``dL/dz_n[p] = <dL/dy[p], W_n * x[window(p)] + b_n>``, needs every kernel's
+response at every pixel; it is computed by convolutions over a few kernels at
+a time. Only the input, the kernels and the selected index are saved.
+"""
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+# Elements of gathered windows per chunk, relative to the padded input size.
+_WINDOW_CHUNK_RATIO = 1
+# Kernel responses computed at once for the selection gradient, in units of
+# the output's size.
+_RESPONSE_CHUNK_OUTPUTS = 2
+
+
+def conv_layout(tensor: torch.Tensor, num_kernels: int,
+                groups: int) -> torch.Tensor:
+    """Reorder kernel-major rows ``(n, C_out)`` to ``(groups, n, C_out / g)``
+    so that one grouped conv computes every kernel on its own input group."""
+    grouped = tensor.reshape(num_kernels, groups, -1, *tensor.shape[1:])
+    return grouped.transpose(0, 1).reshape(tensor.shape)
+
+
+class _Windows:
+    """Output pixels sorted by kernel, and how to gather their windows.
+
+    Row ``base[p] + taps[t]`` of the padded channels-last input, flattened to
+    ``(B * H_pad * W_pad, C_in)``, is tap ``t`` of output pixel ``p``'s window.
+    """
+
+    def __init__(self, x: torch.Tensor, index: torch.Tensor, kernel_size: int,
+                 stride, padding, dilation, groups: int):
+        batch, channels, height, width = x.shape
+        pad_h, pad_w = height + 2 * padding[0], width + 2 * padding[1]
+        out_h, out_w = index.shape[-2:]
+        padded = x.new_zeros(batch, pad_h, pad_w, channels)
+        padded[:, padding[0]:padding[0] + height,
+               padding[1]:padding[1] + width] = x.permute(0, 2, 3, 1)
+        self.rows = padded.view(-1, channels)
+        self.padded_shape = padded.shape
+        self.padding = padding
+        self.groups = groups
+        device = x.device
+        self.base = (
+            torch.arange(batch, device=device).view(-1, 1, 1) * pad_h * pad_w +
+            torch.arange(out_h, device=device).view(1, -1, 1) * stride[0] *
+            pad_w + torch.arange(out_w, device=device).view(1, 1, -1) *
+            stride[1]).flatten()
+        taps = torch.arange(kernel_size, device=device)
+        self.taps = (taps.view(-1, 1) * dilation[0] * pad_w +
+                     taps.view(1, -1) * dilation[1]).flatten()
+        self.order = torch.argsort(index.flatten())
+        # Sizing the per-kernel groups syncs with the host on GPU.
+        self.counts = torch.bincount(index.flatten()).tolist()
+        window = self.taps.numel() * channels
+        self.chunk = max(1, _WINDOW_CHUNK_RATIO * self.rows.numel() // window)
+
+    def chunks(self) -> List[Tuple[int, torch.Tensor]]:
+        """``(kernel, output pixel indices)`` per chunk, kernels ascending."""
+        chunks, start = [], 0
+        for kernel, count in enumerate(self.counts):
+            for first in range(start, start + count, self.chunk):
+                last = min(first + self.chunk, start + count)
+                chunks.append((kernel, self.order[first:last]))
+            start += count
+        return chunks
+
+    def row_index(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Input rows of the pixels' windows, ``(P * k * k,)``."""
+        return (self.base[pixels].view(-1, 1) + self.taps).flatten()
+
+    def gather(self, rows: torch.Tensor) -> torch.Tensor:
+        """Windows as ``(groups, P, k * k * C_in / groups)``."""
+        windows = self.rows.index_select(0, rows)
+        return self._to_groups(windows.view(-1, self.taps.numel(),
+                                            self.rows.shape[1]))
+
+    def scatter_add(self, target: torch.Tensor, rows: torch.Tensor,
+                    grad_windows: torch.Tensor) -> None:
+        """Add ``(groups, P, k * k * C_in / groups)`` window gradients into
+        ``target`` shaped like :attr:`rows`."""
+        groups, pixels = grad_windows.shape[:2]
+        per_group = grad_windows.view(groups, pixels, self.taps.numel(), -1)
+        target.index_add_(0, rows,
+                          per_group.permute(1, 2, 0, 3).reshape(
+                              -1, target.shape[1]))
+
+    def crop(self, padded_rows: torch.Tensor) -> torch.Tensor:
+        """Padded channels-last rows back to an NCHW-shaped input tensor."""
+        padded = padded_rows.view(self.padded_shape)
+        height = padded.shape[1] - 2 * self.padding[0]
+        width = padded.shape[2] - 2 * self.padding[1]
+        return padded[:, self.padding[0]:self.padding[0] + height,
+                      self.padding[1]:self.padding[1] + width].permute(
+                          0, 3, 1, 2)
+
+    def _to_groups(self, windows: torch.Tensor) -> torch.Tensor:
+        pixels, taps, channels = windows.shape
+        grouped = windows.view(pixels, taps, self.groups,
+                               channels // self.groups)
+        return grouped.permute(2, 0, 1, 3).reshape(self.groups, pixels, -1)
+
+
+def _kernel_matrix(weight: torch.Tensor, kernel: int, out_channels: int,
+                   groups: int) -> torch.Tensor:
+    """Kernel ``kernel`` of ``(n * C_out, C_in / g, k, k)`` as
+    ``(g, k * k * C_in / g, C_out / g)``, matching the tap-major,
+    channel-minor window layout."""
+    rows = weight[kernel * out_channels:(kernel + 1) * out_channels]
+    per_group = rows.reshape(groups, out_channels // groups, *rows.shape[1:])
+    return per_group.permute(0, 3, 4, 2, 1).reshape(
+        groups, -1, out_channels // groups)
+
+
+def _add_kernel_grad(grad_weight: torch.Tensor, kernel: int,
+                     grad_matrix: torch.Tensor) -> None:
+    """Add a ``(g, k * k * C_in / g, C_out / g)`` gradient into kernel
+    ``kernel``'s rows of ``grad_weight`` (inverse of :func:`_kernel_matrix`)."""
+    groups, _, out_per_group = grad_matrix.shape
+    out_channels = groups * out_per_group
+    rows = grad_weight[kernel * out_channels:(kernel + 1) * out_channels]
+    size = rows.shape[-1]
+    rows.view(groups, out_per_group, rows.shape[1], size, size).add_(
+        grad_matrix.view(groups, size, size, rows.shape[1],
+                         out_per_group).permute(0, 4, 3, 1, 2))
+
+
+class _SelectedConv2d(torch.autograd.Function):
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, selection, stride, padding, dilation,
+                groups):
+        num_kernels = selection.shape[1]
+        index = selection.argmax(dim=1)
+        windows = _Windows(x, index, weight.shape[-1], stride, padding,
+                           dilation, groups)
+        out_channels = weight.shape[0] // num_kernels
+        biases = None if bias is None else bias.view(num_kernels, -1)
+        out = x.new_empty(index.numel(), out_channels)
+        matrix, matrix_kernel = None, None
+        for kernel, pixels in windows.chunks():
+            if kernel != matrix_kernel:
+                matrix_kernel = kernel
+                matrix = _kernel_matrix(weight, kernel, out_channels, groups)
+            response = torch.bmm(
+                windows.gather(windows.row_index(pixels)), matrix)
+            response = response.transpose(0, 1).reshape(-1, out_channels)
+            if biases is not None:
+                response += biases[kernel]
+            out.index_copy_(0, pixels, response)
+        ctx.save_for_backward(x, weight, bias, index)
+        ctx.conv_args = (stride, padding, dilation, groups)
+        ctx.num_kernels = num_kernels
+        memory_format = (torch.channels_last if x.is_contiguous(
+            memory_format=torch.channels_last) else torch.contiguous_format)
+        out = out.view(*index.shape, out_channels).permute(0, 3, 1, 2)
+        return out.contiguous(memory_format=memory_format)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight, bias, index = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.conv_args
+        num_kernels = ctx.num_kernels
+        need_x, need_weight, need_bias, need_selection = (
+            ctx.needs_input_grad[:4])
+        grad_x = grad_weight = grad_bias = grad_selection = None
+
+        if need_selection:
+            grad_selection = _selection_grad(x, weight, bias, grad_out,
+                                             num_kernels, stride, padding,
+                                             dilation, groups)
+        if need_x or need_weight or need_bias:
+            grad_x, grad_weight, grad_bias = _selected_grads(
+                x, weight, bias, index, grad_out, stride, padding, dilation,
+                groups, need_x, need_weight, need_bias)
+        return (grad_x, grad_weight, grad_bias, grad_selection, None, None,
+                None, None)
+
+
+def _selected_grads(x, weight, bias, index, grad_out, stride, padding,
+                    dilation, groups, need_x, need_weight, need_bias):
+    """``dx``, ``dW``, ``db`` through the selected kernels only."""
+    windows = _Windows(x, index, weight.shape[-1], stride, padding, dilation,
+                       groups)
+    out_channels = grad_out.shape[1]
+    grad_rows = grad_out.permute(0, 2, 3, 1).reshape(-1, out_channels)
+    grad_padded = torch.zeros_like(windows.rows) if need_x else None
+    grad_weight = torch.zeros_like(weight) if need_weight else None
+    grad_bias = (
+        torch.zeros_like(bias) if need_bias and bias is not None else None)
+    matrix, matrix_kernel = None, None
+    for kernel, pixels in windows.chunks():
+        grad_pixels = grad_rows.index_select(0, pixels)
+        # (g, P, C_out / g), like the per-group responses.
+        grad_groups = grad_pixels.view(-1, groups,
+                                       out_channels // groups).transpose(0, 1)
+        rows = windows.row_index(pixels)
+        if grad_weight is not None:
+            _add_kernel_grad(
+                grad_weight, kernel,
+                torch.bmm(windows.gather(rows).transpose(1, 2), grad_groups))
+        if grad_padded is not None:
+            if kernel != matrix_kernel:
+                matrix_kernel = kernel
+                matrix = _kernel_matrix(weight, kernel, out_channels, groups)
+            windows.scatter_add(grad_padded, rows,
+                                torch.bmm(grad_groups, matrix.transpose(1, 2)))
+        if grad_bias is not None:
+            grad_bias.view(-1, out_channels)[kernel] += grad_pixels.sum(0)
+    grad_x = None if grad_padded is None else windows.crop(grad_padded)
+    return grad_x, grad_weight, grad_bias
+
+
+def _selection_grad(x, weight, bias, grad_out, num_kernels, stride, padding,
+                    dilation, groups) -> torch.Tensor:
+    """``<dL/dy, W_n * x + b_n>`` at every pixel, ``(B, n, H_out, W_out)``."""
+    out_channels = grad_out.shape[1]
+    per_chunk = min(num_kernels, _RESPONSE_CHUNK_OUTPUTS)
+    grad_groups = grad_out.reshape(grad_out.shape[0], groups, 1, -1,
+                                   *grad_out.shape[-2:])
+    grads = []
+    for first in range(0, num_kernels, per_chunk):
+        count = min(per_chunk, num_kernels - first)
+        rows = slice(first * out_channels, (first + count) * out_channels)
+        chunk_bias = None if bias is None else conv_layout(
+            bias[rows], count, groups)
+        responses = F.conv2d(x, conv_layout(weight[rows], count, groups),
+                             chunk_bias, stride, padding, dilation, groups)
+        responses = responses.view(x.shape[0], groups, count, -1,
+                                   *responses.shape[-2:])
+        # In place on the transient: no second copy of the responses.
+        grads.append(responses.mul_(grad_groups).sum(dim=(1, 3)))
+    return torch.cat(grads, dim=1)
+
+
+def selected_conv2d(x: torch.Tensor,
+                    weight: torch.Tensor,
+                    bias: Optional[torch.Tensor],
+                    selection: torch.Tensor,
+                    stride: Tuple[int, int] = (1, 1),
+                    padding: Tuple[int, int] = (0, 0),
+                    dilation: Tuple[int, int] = (1, 1),
+                    groups: int = 1) -> torch.Tensor:
+    """Apply, at every output pixel, the kernel that ``selection`` picks.
+
+    Args:
+        x (Tensor): Input ``(B, C_in, H, W)``.
+        weight (Tensor): Kernel group ``(n * C_out, C_in / groups, k, k)``,
+            kernel ``i`` in rows ``i * C_out:(i + 1) * C_out``.
+        bias (Tensor, optional): ``(n * C_out,)``, laid out like ``weight``.
+        selection (Tensor): One-hot ``(B, n, H_out, W_out)`` in ``x``'s
+            dtype; its gradient is the straight-through one.
+        stride, padding, dilation (tuple[int, int]): As ``nn.Conv2d``.
+        groups (int): As ``nn.Conv2d``.
+
+    Returns:
+        Tensor: ``(B, C_out, H_out, W_out)`` in ``x``'s memory format.
+    """
+    return _SelectedConv2d.apply(x, weight, bias, selection, stride, padding,
+                                 dilation, groups)
