@@ -1,4 +1,13 @@
-"""PAFU and ACDA per-pixel adaptive convolutions for OpenMMLab."""
+"""PAFU and ACDA per-pixel adaptive convolutions for OpenMMLab.
+
+Importing the package (directly, or through a config's ``custom_imports``)
+registers the layers and the engine's hooks, and allow-lists the globals of
+mmengine checkpoints for torch's weights-only loading, so that ``resume`` and
+``load_from`` work on torch >= 2.6 from every entry point.
+"""
+from .engine import allow_mmengine_checkpoint_globals
 from .layers import ACDA, PAFU  # noqa: F401  registers the layers in MODELS
+
+allow_mmengine_checkpoint_globals()
 
 __version__ = '0.1.0'

@@ -1,23 +1,21 @@
 """Train a model from an OpenMMLab config (mmseg, mmpretrain, mmagic or toy).
 
 The config's ``default_scope`` picks the codebase; ``custom_imports`` loads
-the plugin. Mirrors the upstream ``tools/train.py`` arguments.
+the plugin. Mirrors the upstream ``tools/train.py`` arguments. Distributed:
+``tools/dist_train.sh`` (gloo and CPU DDP when there is no CUDA).
 """
 import argparse
 import logging
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+
+from pafu_acda_mm.engine import (RNGStateHook, add_runner_arguments,
+                                 build_runner, load_run_config)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -29,33 +27,13 @@ def parse_args():
         '--amp',
         action='store_true',
         help='enable automatic-mixed-precision training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser)
+    return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args)
 
     if args.amp:
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
@@ -73,9 +51,13 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
-    runner = (Runner.from_cfg(cfg)
-              if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    runner.train()
+    # A resumed run continues the random streams (PAFU's Gumbel noise).
+    custom_hooks = list(cfg.get('custom_hooks', []))
+    if not any(hook.get('type') in ('RNGStateHook', RNGStateHook)
+               for hook in custom_hooks):
+        cfg.custom_hooks = custom_hooks + [dict(type='RNGStateHook')]
+
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -1,0 +1,104 @@
+"""From upstream-style tool arguments to a Runner, for every codebase.
+
+The config's ``default_scope`` picks the codebase (mmseg, mmpretrain, mmagic
+or none for the toy tasks); these helpers only touch what mmengine defines,
+plus the codebases' result-visualisation hooks for ``--show-dir``.
+"""
+import argparse
+import os
+import os.path as osp
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from .distributed import LAUNCHERS, setup_cpu_distributed
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--work-dir``, ``--cfg-options``, ``--launcher`` and
+    ``--local_rank`` as in the upstream tools."""
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--launcher', choices=LAUNCHERS, default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_run_config(args: argparse.Namespace) -> Config:
+    """The config of ``args.config`` with the runner arguments applied.
+
+    Args:
+        args (Namespace): Parsed arguments with ``config`` and those of
+            :func:`add_runner_arguments`.
+
+    Returns:
+        Config: With ``launcher``, the ``--cfg-options`` merged and
+        ``work_dir`` (CLI > config > ``./work_dirs/<config name>``).
+    """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Set up CPU distributed runs if needed, then build the Runner (or the
+    config's ``runner_type``)."""
+    setup_cpu_distributed(cfg)
+    return (Runner.from_cfg(cfg)
+            if 'runner_type' not in cfg else RUNNERS.build(cfg))
+
+
+SHOW_DIR_SCOPES = ('mmseg', 'mmpretrain', 'mmagic')
+
+
+def enable_result_visualization(cfg: Config, show_dir: str) -> None:
+    """Make the codebase's visualisation hook save test results to
+    ``show_dir``, as the codebase's own ``tools/test.py`` does.
+
+    By ``default_scope``: mmseg's ``default_hooks.visualization``
+    (``SegVisualizationHook``) gets ``draw=True`` and the visualizer's
+    ``save_dir`` becomes ``show_dir``; mmpretrain's
+    ``default_hooks.visualization`` gets ``enable=True, out_dir=show_dir``;
+    mmagic's ``BasicVisualizationHook`` (in ``custom_hooks``) draws test
+    results through the visualizer, whose ``save_dir`` becomes ``show_dir``.
+
+    Args:
+        cfg (Config): Modified in place.
+        show_dir (str): Directory for the pictures.
+
+    Raises:
+        ValueError: If ``default_scope`` is not one of
+            :data:`SHOW_DIR_SCOPES` or the config lacks the hook.
+    """
+    scope = cfg.get('default_scope')
+    if scope not in SHOW_DIR_SCOPES:
+        raise ValueError(f'--show-dir needs default_scope in '
+                         f'{SHOW_DIR_SCOPES}, got {scope!r}')
+    if scope == 'mmagic':
+        if not any(
+                str(hook.get('type')).endswith('BasicVisualizationHook')
+                for hook in cfg.get('custom_hooks', [])):
+            raise ValueError('--show-dir needs a BasicVisualizationHook in '
+                             'custom_hooks')
+    elif 'visualization' not in cfg.get('default_hooks', {}):
+        raise ValueError('--show-dir needs default_hooks.visualization')
+    if scope == 'mmpretrain':
+        cfg.default_hooks.visualization.update(enable=True, out_dir=show_dir)
+        return
+    if scope == 'mmseg':
+        cfg.default_hooks.visualization.draw = True
+    cfg.setdefault('visualizer', {})
+    cfg.visualizer.save_dir = show_dir
