@@ -5,9 +5,10 @@ from .fourier_bessel import (fourier_bessel_bases,
 from .gumbel import straight_through_gumbel_softmax
 from .pafu import PAFU, pafu_decorrelation_loss
 from .pixel_predictor import PixelPredictor
+from .selected_conv import selected_conv2d
 
 __all__ = [
     'ACDA', 'PAFU', 'PixelPredictor', 'acda_conv2d', 'fourier_bessel_bases',
     'multiscale_fourier_bessel_bases', 'pafu_decorrelation_loss',
-    'straight_through_gumbel_softmax'
+    'selected_conv2d', 'straight_through_gumbel_softmax'
 ]

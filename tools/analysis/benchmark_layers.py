@@ -1,0 +1,274 @@
+"""Time and memory of PAFU and ACDA as ratios to ``nn.Conv2d``, in one run.
+
+For each shape, every formulation is timed in interleaved rounds (medians),
+so the ratios share the machine's state; peak training memory is measured in
+a fresh process per formulation (CPU: peak RSS beyond inputs and parameters;
+CUDA: ``max_memory_allocated``). Also prints the MAC count of each layer and
+its ratio to the layer's limit. Timings are noisy on shared machines: compare
+ratios from one run, never absolute numbers across runs.
+
+Example::
+
+    .venv/bin/python tools/analysis/benchmark_layers.py --shapes p64 a128
+    .venv/bin/python tools/analysis/benchmark_layers.py --device cuda --compile
+"""
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pafu_acda_mm.layers import ACDA, PAFU, straight_through_gumbel_softmax
+
+# name: (batch, in, out, size, num_kernels, kernel_size)
+PAFU_SHAPES = {
+    'p64': (8, 64, 64, 56, 16, 3),
+    'p512': (1, 512, 512, 64, 8, 3),
+    'p1024': (2, 1024, 512, 64, 8, 3),
+}
+# name: (batch, channels, size, kernel_size)
+ACDA_SHAPES = {
+    'a256': (1, 256, 100, 7),
+    'a128': (16, 128, 28, 7),
+    'a64': (8, 64, 48, 7),
+}
+
+
+class PlainPAFU(nn.Module):
+    """PAFU the obvious way: one conv with ``n * C_out`` outputs, weighted by
+    the straight-through selection under plain autograd."""
+
+    def __init__(self, pafu: PAFU):
+        super().__init__()
+        self.pafu = pafu
+
+    def forward(self, x):
+        pafu = self.pafu
+        selection = straight_through_gumbel_softmax(
+            pafu.selection_logits(x), pafu.tau, sample=self.training)
+        responses = F.conv2d(x, pafu.kernels, pafu.bias, pafu.stride,
+                             pafu.padding, pafu.dilation)
+        responses = responses.view(x.shape[0], pafu.num_kernels, -1,
+                                   *responses.shape[-2:])
+        return (responses * selection[:, :, None]).sum(1)
+
+
+class UnfoldACDA(nn.Module):
+    """ACDA as the authors' code computes it: unfold the input k*k times and
+    contract every window with the per-pixel atoms."""
+
+    def __init__(self, acda: ACDA):
+        super().__init__()
+        self.acda = acda
+
+    def forward(self, x):
+        acda = self.acda
+        size = acda.kernel_size[0]
+        coeffs = acda.atom_generator(x, acda.kernel_size, acda.stride,
+                                     acda.padding, acda.dilation)
+        batch, _, out_h, out_w = coeffs.shape
+        bases = torch.cat([
+            F.pad(b, [(size - b.shape[-1]) // 2] * 4) for b in acda.fb_bases
+        ]).flatten(1)
+        atoms = torch.einsum('bakl,kt->batl',
+                             coeffs.view(batch, acda.num_atoms, -1,
+                                         out_h * out_w), bases)
+        windows = F.unfold(x, size, acda.dilation, acda.padding, acda.stride)
+        windows = windows.view(batch, acda.in_channels, size * size, -1)
+        atom_out = torch.einsum('bctl,batl->bcal', windows, atoms)
+        atom_out = atom_out.reshape(batch, -1, out_h, out_w)
+        return F.conv2d(atom_out, acda.weight, acda.bias)
+
+
+def build(name: str, shape: str) -> nn.Module:
+    """The module ``name`` for ``shape``; deterministic given the seed."""
+    torch.manual_seed(0)
+    if shape in PAFU_SHAPES:
+        _, cin, cout, _, num_kernels, k = PAFU_SHAPES[shape]
+        if name == 'conv':
+            return nn.Conv2d(cin, cout, k, padding=k // 2)
+        pafu = PAFU(cin, cout, k, padding=k // 2, num_kernels=num_kernels)
+        return {'pafu': pafu, 'pafu_plain': PlainPAFU(pafu)}[name]
+    _, channels, _, k = ACDA_SHAPES[shape]
+    if name == 'conv':
+        return nn.Conv2d(channels, channels, k, padding=k // 2)
+    acda = ACDA(channels, channels, k, padding=k // 2)
+    return {'acda': acda, 'acda_unfold': UnfoldACDA(acda)}[name]
+
+
+def make_input(shape: str, device: str) -> torch.Tensor:
+    if shape in PAFU_SHAPES:
+        batch, cin, _, size = PAFU_SHAPES[shape][:4]
+    else:
+        batch, cin, size = ACDA_SHAPES[shape][:3]
+    return torch.randn(batch, cin, size, size, device=device)
+
+
+def formulations(shape: str):
+    return (['conv', 'pafu', 'pafu_plain'] if shape in PAFU_SHAPES else
+            ['conv', 'acda', 'acda_unfold'])
+
+
+def step(module: nn.Module, x: torch.Tensor, train: bool) -> Callable:
+    """One forward (eval, no grad) or forward+backward (train)."""
+    module.train(train)
+
+    def run():
+        if train:
+            module.zero_grad(set_to_none=True)
+            module(x).sum().backward()
+        else:
+            with torch.no_grad():
+                module(x)
+        if x.is_cuda:
+            torch.cuda.synchronize()
+
+    return run
+
+
+def time_interleaved(runs: Dict[str, Callable], repeats: int) -> dict:
+    for run in runs.values():  # warm up (and compile)
+        run()
+    samples = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in samples.items()}
+
+
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def peak_training_memory(name: str, shape: str, device: str,
+                         compile_model: bool) -> float:
+    """Bytes of peak training memory beyond inputs, parameters and grads.
+
+    On CPU: the resident-set high-water mark of one step after a warm-up
+    step, reset through ``/proc/self/clear_refs`` (Linux); run in a process
+    whose malloc returns large blocks to the OS (see
+    :func:`memory_in_subprocess`).
+    """
+    module = build(name, shape).to(device)
+    if compile_model:
+        module = torch.compile(module)
+    x = make_input(shape, device)
+    run = step(module, x, train=True)
+    run()  # warm up: libraries, compilation, gradient buffers
+    if device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        run()
+        return torch.cuda.max_memory_allocated() - base
+    gc.collect()
+    with open('/proc/self/clear_refs', 'w') as clear_refs:
+        clear_refs.write('5')  # reset the high-water mark to the current RSS
+    base = _status_kib('VmRSS')
+    run()
+    return (_status_kib('VmHWM') - base) * 1024
+
+
+def memory_in_subprocess(name, shape, device, compile_model) -> float:
+    """Fresh process per measurement, with malloc returning every block over
+    64 KiB to the OS on free, so the peak is this step's own."""
+    code = ('import json, sys; sys.path.insert(0, "tools/analysis"); '
+            'import benchmark_layers as b; '
+            f'print(json.dumps(b.peak_training_memory({name!r}, {shape!r}, '
+            f'{device!r}, {compile_model!r})))')
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                            text=True, check=True, env=env)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def macs(shape: str) -> Dict[str, float]:
+    """Multiply-accumulates of conv and layer per forward, and the limit of
+    the layer's training cost as a ratio to the conv's."""
+    if shape in PAFU_SHAPES:
+        batch, cin, cout, size, num_kernels, k = PAFU_SHAPES[shape]
+        pixels = batch * size * size
+        conv = pixels * cout * cin * k * k
+        selector = pixels * 9 * 32 * (cin + num_kernels)
+        # Training: forward 1 conv, straight-through gradient n convs,
+        # dx and dW 1 conv each; a conv trains in 3.
+        return dict(conv=conv, layer=conv + selector,
+                    train_limit=(num_kernels + 2) / 3)
+    batch, channels, size, k = ACDA_SHAPES[shape]
+    pixels = batch * size * size
+    conv = pixels * channels * channels * k * k
+    num_bases, num_atoms = 6, 6
+    scales = range(3, k + 1, 2)
+    coeffs = num_atoms * num_bases * len(scales)
+    generator = pixels * (channels * 64 + 64 * coeffs * 9)
+    depthwise = pixels * channels * num_bases * sum(s * s for s in scales)
+    contraction = pixels * channels * coeffs
+    coefficient = pixels * channels * num_atoms * channels
+    layer = generator + depthwise + contraction + coefficient
+    return dict(conv=conv, layer=layer, train_limit=layer / conv)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--shapes', nargs='+',
+                        default=list(PAFU_SHAPES) + list(ACDA_SHAPES),
+                        choices=list(PAFU_SHAPES) + list(ACDA_SHAPES))
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--compile', action='store_true',
+                        help='also time the layers under torch.compile')
+    parser.add_argument('--no-memory', action='store_true',
+                        help='skip the (slow) per-process memory peaks')
+    args = parser.parse_args()
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: CUDA is not available here')
+
+    print('| shape | layer | fwd vs conv | train vs conv | train mem vs '
+          'conv | MACs vs conv | train limit |')
+    print('|---|---|---|---|---|---|---|')
+    for shape in args.shapes:
+        x = make_input(shape, args.device)
+        names = formulations(shape)
+        modules = {n: build(n, shape).to(args.device) for n in names}
+        if args.compile:
+            layer = names[1]
+            modules[layer + '_compiled'] = torch.compile(
+                build(layer, shape).to(args.device))
+        times = {}
+        for train in (False, True):
+            runs = {n: step(m, x, train) for n, m in modules.items()}
+            times[train] = time_interleaved(runs, args.repeats)
+        memory = {}
+        if not args.no_memory:
+            for name in modules:
+                base_name = name.replace('_compiled', '')
+                memory[name] = memory_in_subprocess(
+                    base_name, shape, args.device, name.endswith('_compiled'))
+        count = macs(shape)
+        for name in modules:
+            if name == 'conv':
+                continue
+            mem = (f"{memory[name] / memory['conv']:.2f}"
+                   if memory else '-')
+            print(f'| {shape} | {name} | '
+                  f'{times[False][name] / times[False]["conv"]:.2f} | '
+                  f'{times[True][name] / times[True]["conv"]:.2f} | {mem} | '
+                  f'{count["layer"] / count["conv"]:.2f} | '
+                  f'{count["train_limit"]:.2f} |', flush=True)
+
+
+if __name__ == '__main__':
+    main()
