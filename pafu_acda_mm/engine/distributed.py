@@ -7,6 +7,7 @@ initialises the process group with gloo first (the Runner then skips its own
 ``init_dist``) and makes DDP wrap the CPU module without ``device_ids``. On a
 CUDA machine it does nothing: nccl and ``device_ids`` as upstream.
 """
+import datetime
 import logging
 
 import torch
@@ -47,7 +48,8 @@ def setup_cpu_distributed(cfg: Config) -> None:
             f"launcher={launcher!r} needs CUDA; without it use "
             "launcher='pytorch' under torchrun (tools/dist_train.sh, "
             'tools/dist_test.sh)')
-    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    env_cfg = dict(cfg.get('env_cfg') or {})
+    dist_cfg = dict(env_cfg.get('dist_cfg') or {})
     init_backend = dist_cfg.pop('init_backend', 'torch')
     if init_backend != 'torch':
         raise ValueError("env_cfg.dist_cfg.init_backend must be 'torch' on a "
@@ -58,10 +60,14 @@ def setup_cpu_distributed(cfg: Config) -> None:
             f"{dist_cfg['backend']!r}.", logger='current',
             level=logging.WARNING)
     dist_cfg['backend'] = 'gloo'
+    if dist_cfg.get('timeout') is not None:
+        # Seconds in configs, as mmengine's init_dist reads them.
+        dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(**dist_cfg)
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    # What the Runner logs; it does not initialise the group again.
+    cfg.env_cfg = dict(env_cfg, dist_cfg=dict(
+        env_cfg.get('dist_cfg') or {}, backend='gloo'))
 
     # mmengine's own default wrapper, as a config that can drop device_ids.
     wrapper_cfg = cfg.get('model_wrapper_cfg') or dict(

@@ -1,0 +1,61 @@
+import argparse
+
+import pytest
+from mmengine.config import Config
+
+from pafu_acda_mm.engine import (add_runner_arguments,
+                                 enable_result_visualization, load_run_config)
+
+
+def test_run_config_applies_upstream_arguments(tmp_path):
+    config = tmp_path / 'my_config.py'
+    config.write_text('model = dict(type="X", depth=1)\n')
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_runner_arguments(parser)
+    cfg = load_run_config(
+        parser.parse_args([
+            str(config), '--cfg-options', 'model.depth=2', '--launcher',
+            'pytorch'
+        ]))
+    assert cfg.model.depth == 2 and cfg.launcher == 'pytorch'
+    assert cfg.work_dir == './work_dirs/my_config'
+    with pytest.raises(SystemExit):
+        parser.parse_args([str(config), '--launcher', 'mpi'])
+
+
+@pytest.mark.parametrize('cfg, hook, visualizer', [
+    (dict(default_scope='mmseg',
+          default_hooks=dict(visualization=dict(type='SegVisualizationHook')),
+          visualizer=dict(type='SegLocalVisualizer')),
+     dict(type='SegVisualizationHook', draw=True),
+     dict(type='SegLocalVisualizer', save_dir='out')),
+    (dict(default_scope='mmpretrain',
+          default_hooks=dict(visualization=dict(type='VisualizationHook',
+                                                enable=False))),
+     dict(type='VisualizationHook', enable=True, out_dir='out'), None),
+    (dict(default_scope='mmagic',
+          default_hooks=dict(),
+          custom_hooks=[dict(type='BasicVisualizationHook', interval=1)],
+          visualizer=dict(type='ConcatImageVisualizer')),
+     None, dict(type='ConcatImageVisualizer', save_dir='out')),
+], ids=['mmseg', 'mmpretrain', 'mmagic'])
+def test_show_dir_switches_on_the_codebase_visualization(cfg, hook,
+                                                         visualizer):
+    cfg = Config(cfg)
+    enable_result_visualization(cfg, 'out')
+    if hook is not None:
+        assert cfg.default_hooks.visualization == hook
+    if visualizer is not None:
+        assert cfg.visualizer == visualizer
+
+
+@pytest.mark.parametrize('cfg, match', [
+    (dict(default_scope=None), 'default_scope in'),
+    (dict(default_scope='mmseg', default_hooks=dict()),
+     'default_hooks.visualization'),
+    (dict(default_scope='mmagic', custom_hooks=[]), 'BasicVisualizationHook'),
+])
+def test_show_dir_without_a_visualization_hook_is_refused(cfg, match):
+    with pytest.raises(ValueError, match=match):
+        enable_result_visualization(Config(cfg), 'out')

@@ -1,0 +1,69 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+
+import pafu_acda_mm  # noqa: F401  installs the allow-list on import
+from pafu_acda_mm.engine import mmengine_checkpoint_globals
+
+
+def _mmengine_like_checkpoint(path):
+    """What ``Runner.save_checkpoint`` writes, with a real message hub."""
+    hub = MessageHub('safe_globals_test')
+    hub.update_scalar('train/loss', 0.5)
+    hub.update_scalar('train/loss', np.float32(0.25), count=2)
+    hub.update_info('eta', np.float64(12.5))
+    hub.update_info('iter', 3)
+    torch.save(
+        dict(meta=dict(iter=3, cfg='model = dict()', seed=0),
+             state_dict={'conv.weight': torch.ones(2, 2)},
+             message_hub=hub.state_dict()), path)
+
+
+def test_mmengine_checkpoint_loads_weights_only(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    _mmengine_like_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)
+    buffer = checkpoint['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buffer, HistoryBuffer)
+    assert buffer.mean() == pytest.approx(0.75 / 3)
+    eta = checkpoint['message_hub']['runtime_info']['eta']
+    assert isinstance(eta, np.float64) and eta == 12.5
+
+
+class _Payload:
+    pass
+
+
+def test_checkpoint_with_another_global_is_refused(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    torch.save({'state_dict': {}, 'extra': _Payload()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='_Payload'):
+        torch.load(path)
+
+
+class _GetattrOther:
+    """Pickles as ``getattr(HistoryBuffer, 'update')``: a method that is not
+    a statistic."""
+
+    def __reduce__(self):
+        return getattr, (HistoryBuffer, 'update')
+
+
+def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    torch.save({'method': _GetattrOther()}, path)
+    with pytest.raises(pickle.UnpicklingError, match="refused getattr"):
+        torch.load(path)
+
+
+def test_allow_list_names_only_mmengine_and_numpy_globals():
+    names = {
+        item[1] if isinstance(item, tuple) else
+        f'{item.__module__}.{item.__qualname__}'
+        for item in mmengine_checkpoint_globals()
+    }
+    assert all(name.startswith(('numpy.', 'mmengine.logging.'))
+               or name == 'builtins.getattr' for name in names), names
