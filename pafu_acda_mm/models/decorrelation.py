@@ -1,0 +1,58 @@
+"""PAFU's decorrelation regulariser as a loss term of any OpenMMLab model."""
+import numbers
+
+import torch
+
+from ..layers import pafu_decorrelation_loss
+
+
+class PAFUDecorrelationMixin:
+    """Add PAFU's kernel decorrelation regulariser (PAFU paper, eq. 3) to
+    the losses of an OpenMMLab model.
+
+    Mix it in before a model class whose ``loss(...)`` returns a dict of
+    losses, e.g. ``class PAFUImageClassifier(PAFUDecorrelationMixin,
+    ImageClassifier)``. ``loss()`` then also returns ``loss_decorrelation =
+    decorrelation_weight * pafu_decorrelation_loss(self)``: the regulariser
+    averaged over every PAFU of the model (backbone, neck and heads). The
+    mixin adds no parameters or buffers, so state dicts and checkpoints are
+    those of the upstream model.
+
+    Args:
+        *args: The model's positional arguments.
+        decorrelation_weight (float): Weight of the regulariser, >= 0.
+            Default: 1.0 (the paper adds eq. 3 to the task loss unweighted).
+        **kwargs: The model's keyword arguments.
+
+    Raises:
+        ValueError: If ``decorrelation_weight`` is not a number >= 0, or the
+            built model has no PAFU module (checked at construction).
+    """
+
+    def __init__(self, *args, decorrelation_weight: float = 1.0, **kwargs):
+        if (not isinstance(decorrelation_weight, numbers.Real)
+                or isinstance(decorrelation_weight, bool)
+                or not decorrelation_weight >= 0):
+            raise ValueError('decorrelation_weight must be a number >= 0, '
+                             f'got {decorrelation_weight!r}')
+        super().__init__(*args, **kwargs)
+        self.decorrelation_weight = float(decorrelation_weight)
+        # Fail when the model is built, not at its first training step:
+        # this raises ValueError for a model without PAFU.
+        with torch.no_grad():
+            pafu_decorrelation_loss(self)
+
+    def loss(self, *args, **kwargs) -> dict:
+        """The model's losses plus ``loss_decorrelation`` (a scalar).
+
+        Args:
+            *args, **kwargs: Those of the model's ``loss``.
+
+        Returns:
+            dict[str, Tensor]: The model's loss dict with
+            ``loss_decorrelation`` added.
+        """
+        losses = super().loss(*args, **kwargs)
+        losses['loss_decorrelation'] = (
+            self.decorrelation_weight * pafu_decorrelation_loss(self))
+        return losses
