@@ -1,7 +1,13 @@
 """Runtime support shared by every entry point and tool: checkpoint loading
 on torch >= 2.6, random-state resume, CPU distributed runs, runner set-up
-from tool arguments."""
+from tool arguments, FLOP counting, recording what the adaptive layers
+choose, and deploy conversion of PAFUs."""
+from .adaptivity import AdaptivityRecorder, acda_scale_weights
+from .deploy import (build_deployed_model, convert_single_kernel_pafus,
+                     count_pafu_selections, pafu_to_conv2d,
+                     single_kernel_units)
 from .distributed import setup_cpu_distributed
+from .flops import acda_complexity, adaptive_flop_analyzer
 from .rng_state_hook import RNGStateHook
 from .runner_setup import (add_runner_arguments, build_runner,
                            enable_result_visualization, load_run_config)
@@ -9,7 +15,11 @@ from .safe_globals import (allow_mmengine_checkpoint_globals,
                            mmengine_checkpoint_globals)
 
 __all__ = [
-    'RNGStateHook', 'add_runner_arguments', 'allow_mmengine_checkpoint_globals',
-    'build_runner', 'enable_result_visualization', 'load_run_config',
-    'mmengine_checkpoint_globals', 'setup_cpu_distributed'
+    'AdaptivityRecorder', 'RNGStateHook', 'acda_complexity',
+    'acda_scale_weights', 'adaptive_flop_analyzer', 'add_runner_arguments',
+    'allow_mmengine_checkpoint_globals', 'build_deployed_model',
+    'build_runner', 'convert_single_kernel_pafus', 'count_pafu_selections',
+    'enable_result_visualization', 'load_run_config',
+    'mmengine_checkpoint_globals', 'pafu_to_conv2d', 'setup_cpu_distributed',
+    'single_kernel_units'
 ]

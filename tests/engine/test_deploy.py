@@ -1,0 +1,98 @@
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.registry import MODELS
+
+from pafu_acda_mm.engine import (AdaptivityRecorder,
+                                 convert_single_kernel_pafus,
+                                 count_pafu_selections, pafu_to_conv2d,
+                                 single_kernel_units)
+from pafu_acda_mm.layers import PAFU
+from pafu_acda_mm.toy import SingleLayerFilter
+
+
+def _force_kernel(pafu: PAFU, kernel: int) -> None:
+    """Make the selector pick ``kernel`` at every pixel."""
+    with torch.no_grad():
+        pafu.selector.predict.weight.zero_()
+        pafu.selector.predict.bias.fill_(-50.0)
+        pafu.selector.predict.bias[kernel] = 50.0
+
+
+@pytest.mark.parametrize('kwargs, crop', [
+    (dict(kernel_size=3, padding=1), False),
+    (dict(kernel_size=(3, 5), padding=2, stride=2, groups=2), True),
+    (dict(kernel_size=(3, 7), padding=1, dilation=2, bias=False), False),
+], ids=['single-size', 'mixed-cropped', 'mixed-kept-border'])
+def test_pafu_to_conv2d_equals_the_unit_where_it_picks_that_kernel(
+        kwargs, crop):
+    pafu = PAFU(4, 6, num_kernels=4, **kwargs).eval()
+    x = torch.randn(2, 4, 13, 12)
+    for kernel in range(4):
+        _force_kernel(pafu, kernel)
+        conv = pafu_to_conv2d(pafu, kernel)
+        assert type(conv) is nn.Conv2d
+        small = kernel < 2 and pafu.kernel_sizes[0] < pafu.kernel_size[0]
+        assert conv.kernel_size[0] == (pafu.kernel_sizes[0] if small and crop
+                                       else pafu.kernel_size[0])
+        with torch.no_grad():
+            assert torch.allclose(conv(x), pafu(x), atol=1e-5)
+    with pytest.raises(ValueError, match='kernel must be in'):
+        pafu_to_conv2d(pafu, 4)
+
+
+def test_calibration_converts_only_units_that_pick_one_kernel():
+    model = nn.Sequential(
+        PAFU(3, 4, 3, padding=1, num_kernels=4),
+        PAFU(4, 4, 3, padding=1, num_kernels=2)).eval()
+    _force_kernel(model[0], 2)
+    x = torch.randn(2, 3, 10, 10)
+    with torch.no_grad(), AdaptivityRecorder(model) as recorder:
+        expected = model(x)
+    counts = {
+        name: torch.bincount(maps[0].flatten(), minlength=4)
+        for name, maps in recorder.pop()[0].items()
+    }
+    assert int((counts['1'] > 0).sum()) == 2
+    units = single_kernel_units(counts)
+    assert units == {'0': 2}
+    convert_single_kernel_pafus(model, units)
+    assert type(model[0]) is nn.Conv2d and isinstance(model[1], PAFU)
+    with torch.no_grad():
+        assert torch.allclose(model(x), expected, atol=1e-5)
+    with pytest.raises(ValueError, match='must name a PAFU'):
+        convert_single_kernel_pafus(model, {'0': 0})
+
+
+def test_count_pafu_selections_runs_a_model_on_data_batches():
+    model = SingleLayerFilter(dict(type='PAFU', num_kernels=2), 3).eval()
+    _force_kernel(model.conv, 1)
+    batches = [
+        dict(inputs=torch.rand(2, 3, 8, 8), target=torch.rand(2, 3, 8, 8))
+        for _ in range(3)
+    ]
+    counts = count_pafu_selections(model, batches, num_batches=2)
+    assert counts['conv'].tolist() == [0, 2 * 2 * 8 * 8]
+
+
+def test_deployed_model_config_builds_the_converted_architecture():
+    model = MODELS.build(
+        dict(type='PAFUDeployedModel',
+             model=dict(type='SingleLayerFilter',
+                        conv_cfg=dict(type='PAFU', num_kernels=2),
+                        kernel_size=(3, 5)),
+             single_kernel_pafus={'conv': 0}))
+    assert isinstance(model, SingleLayerFilter)
+    assert type(model.conv) is nn.Conv2d and model.conv.kernel_size == (3, 3)
+    assert model.conv.padding == (1, 1)
+
+
+def test_deployed_model_passes_the_runners_data_preprocessor_on():
+    model = MODELS.build(
+        dict(type='PAFUDeployedModel',
+             model=dict(type='mmpretrain.ImageClassifier',
+                        backbone=dict(type='mmpretrain.LeNet5')),
+             single_kernel_pafus={},
+             data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                                    mean=[1.0], std=[2.0])))
+    assert type(model.data_preprocessor).__name__ == 'ClsDataPreprocessor'
