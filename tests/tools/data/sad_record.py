@@ -1,7 +1,7 @@
 # The shipped SAD demo, recording losses and weights per rank
-# (tests/tools/data/pafu_test_hooks.py must be importable).
+# (tests/tools/data/pafu_test_modules.py must be importable).
 _base_ = ['../../../configs/toy/sad_pafu_demo.py']
 custom_imports = dict(
-    imports=['pafu_acda_mm.toy', 'pafu_test_hooks'],
+    imports=['pafu_acda_mm.toy', 'pafu_test_modules'],
     allow_failed_imports=False)
 custom_hooks = [dict(type='RankRecordHook')]
