@@ -11,7 +11,7 @@ import pafu_acda_mm  # noqa: F401  registers PAFUDeployedModel
 @pytest.mark.e2e
 def test_converted_checkpoint_loads_with_the_written_config_and_matches(
         run_tool, data_dir, small_sad, tmp_path):
-    config = data_dir / 'sad_test.py'
+    config = data_dir / 'sad_with_test_set.py'
     cfg = Config.fromfile(config)
     cfg.val_dataloader.dataset.update(num_samples=4, size=32)  # small_sad
     model = MODELS.build(cfg.model).eval()

@@ -7,7 +7,7 @@ import torch
 @pytest.mark.e2e
 def test_test_tool_single_and_distributed_dump_the_same_predictions(
         run_tool, data_dir, small_sad, tmp_path):
-    config = data_dir / 'sad_test.py'
+    config = data_dir / 'sad_with_test_set.py'
     small_sad = [*small_sad, 'test_dataloader.dataset.num_samples=4',
                  'test_dataloader.dataset.size=32']
     run_tool('tools/train.py', config, '--work-dir', tmp_path, '--cfg-options',
@@ -33,7 +33,7 @@ def test_test_tool_single_and_distributed_dump_the_same_predictions(
 
 def test_test_tool_refuses_an_out_file_that_is_not_a_pickle(
         run_tool, data_dir, tmp_path):
-    result = run_tool('tools/test.py', data_dir / 'sad_test.py',
+    result = run_tool('tools/test.py', data_dir / 'sad_with_test_set.py',
                       tmp_path / 'missing.pth', '--out', tmp_path / 'x.json',
                       expect_ok=False)
     assert result.returncode != 0 and '--out must end with .pkl' in (
