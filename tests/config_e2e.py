@@ -1,0 +1,61 @@
+"""Run a shipped config end to end as a user would: ``tools/train.py``
+(shortened by ``--cfg-options``), then ``tools/test.py`` on the checkpoint it
+saved, each a subprocess from the repository root."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class TrainTestRun(NamedTuple):
+    train_log: str
+    test_log: str
+    checkpoint: Path
+
+
+def run_tool(script: str, *args, pythonpath: Sequence[Path] = ()) -> str:
+    """Run ``python <script> <args>`` from the repository root.
+
+    Args:
+        script (str): E.g. ``'tools/train.py'``.
+        *args: Its arguments.
+        pythonpath (Sequence[Path]): Extra import paths (test-only modules
+            named in ``custom_imports``).
+
+    Returns:
+        str: stdout and stderr; the test fails with their tails unless the
+        command exits 0.
+    """
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join(map(str, [*pythonpath, REPO])))
+    result = subprocess.run([sys.executable, script, *map(str, args)],
+                            cwd=REPO, env=env, capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f'{script} failed:\n{log[-6000:]}'
+    return log
+
+
+def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
+                   pythonpath: Sequence[Path] = ()) -> TrainTestRun:
+    """Train ``config`` with ``cfg_options``, then test its last checkpoint
+    with the same options.
+
+    Args:
+        config (str): Path relative to the repository root.
+        work_dir (Path): Training writes here, testing to ``work_dir/test``.
+        cfg_options (Sequence[str]): ``key=value`` overrides for both runs.
+        pythonpath (Sequence[Path]): As :func:`run_tool`.
+
+    Returns:
+        TrainTestRun: Both logs and the checkpoint tested.
+    """
+    train_log = run_tool('tools/train.py', config, '--work-dir', work_dir,
+                         '--cfg-options', *cfg_options, pythonpath=pythonpath)
+    checkpoint = Path((work_dir / 'last_checkpoint').read_text().strip())
+    test_log = run_tool('tools/test.py', config, checkpoint, '--work-dir',
+                        work_dir / 'test', '--cfg-options', *cfg_options,
+                        pythonpath=pythonpath)
+    return TrainTestRun(train_log, test_log, checkpoint)

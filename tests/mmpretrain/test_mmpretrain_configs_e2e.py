@@ -1,0 +1,95 @@
+"""Every shipped mmpretrain config trains 2 iterations, validates and tests
+its checkpoint on tiny synthetic data; only data roots, sizes and loop
+lengths are overridden.
+
+mmpretrain's CIFAR datasets check the md5 of the real files, which synthetic
+batches cannot pass: CIFAR configs run through a two-line child config that
+also imports ``cifar_without_md5`` (upstream's classes minus that check), and
+use those classes."""
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from config_e2e import REPO, train_and_test
+from synthetic_datasets import write_cifar, write_imagenet
+
+HERE = Path(__file__).resolve().parent
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+# config -> (dataset, a parameter of the adaptive layer, its leading size)
+CONFIGS = {
+    'configs/ad_resnet/ad-resnet-s_8xb32_in1k.py':
+    ('imagenet', 'backbone.layer3.0.conv2.weight', 256),
+    'configs/ad_resnet/ad-resnet-m_8xb32_in1k.py':
+    ('imagenet', 'backbone.layer3.0.conv2.weight', 256),
+    'configs/ad_resnet/ad-resnet-l_8xb32_in1k.py':
+    ('imagenet', 'backbone.layer3.7.conv2.weight', 256),
+    'configs/pafu_resnet/pafu-resnet50_8xb32_in1k.py':
+    ('imagenet', 'backbone.layer4.0.conv2.weight', 16 * 512),
+    'configs/pafu_resnet/pafu-resnet101_8xb32_in1k.py':
+    ('imagenet', 'backbone.layer3.22.conv3.weight', 1024),
+    'configs/pafu_resnet/pafu-resnet110_8xb16_cifar10.py':
+    ('cifar10', 'backbone.layer3.0.conv1.weight', 16 * 64),
+    'configs/pafu_resnet/pafu-resnet110_8xb16_cifar100.py':
+    ('cifar100', 'backbone.layer3.0.conv1.weight', 16 * 64),
+}
+
+
+def data_options(dataset: str, root: Path) -> list:
+    """Data root, batch size 2, no workers, 32x32 crops; CIFAR without the
+    md5 check of the real files."""
+    options = [
+        f'{loader}.{key}'
+        for loader in LOADERS for key in (f'dataset.data_root={root}',
+                                          'batch_size=2', 'num_workers=0')
+    ]
+    if dataset == 'imagenet':
+        write_imagenet(root)
+        options += ['train_dataloader.dataset.pipeline.1.scale=32']
+        options += [
+            f'{loader}.dataset.pipeline.{index}.{key}=32'
+            for loader in LOADERS[1:]
+            for index, key in ((1, 'scale'), (2, 'crop_size'))
+        ]
+    else:
+        num_classes = int(dataset[len('cifar'):])
+        write_cifar(root, num_classes)
+        options += [
+            f'{loader}.dataset.dataset_type=CIFAR{num_classes}WithoutMD5'
+            for loader in LOADERS
+        ]
+    return options
+
+
+def with_cifar_without_md5(config: str, directory: Path) -> Path:
+    """A child of ``config`` that also imports ``cifar_without_md5``."""
+    child = directory / Path(config).name
+    child.write_text(
+        f'_base_ = [{str(REPO / config)!r}]\n'
+        "custom_imports = dict(imports=['pafu_acda_mm.mmpretrain', "
+        "'cifar_without_md5'], allow_failed_imports=False)\n")
+    return child
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('config', list(CONFIGS))
+def test_config_trains_validates_and_tests(config, tmp_path):
+    dataset, key, leading_size = CONFIGS[config]
+    options = data_options(dataset, tmp_path / 'data') + [
+        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1'
+    ]
+    if dataset.startswith('cifar'):
+        config = with_cifar_without_md5(config, tmp_path)
+    run = train_and_test(config, tmp_path / 'work', options,
+                         pythonpath=[HERE])
+
+    assert 'Epoch(train) [1][2/2]' in run.train_log
+    assert ('loss_decorrelation' in run.train_log) == ('pafu' in str(config))
+    assert re.search(r'Epoch\(val\) \[1\]\[2/2\]\s+accuracy/top1: ',
+                     run.train_log)
+    assert run.checkpoint.name == 'epoch_1.pth'
+    assert re.search(r'Epoch\(test\) \[2/2\]\s+accuracy/top1: ',
+                     run.test_log)
+    state = torch.load(run.checkpoint, map_location='cpu')['state_dict']
+    assert state[key].shape[0] == leading_size
