@@ -9,8 +9,9 @@ from .deploy import (build_deployed_model, convert_single_kernel_pafus,
 from .distributed import setup_cpu_distributed
 from .flops import acda_complexity, adaptive_flop_analyzer
 from .rng_state_hook import RNGStateHook
-from .runner_setup import (add_runner_arguments, build_runner,
-                           enable_result_visualization, load_run_config)
+from .runner_setup import (add_runner_arguments, build_model_from_config,
+                           build_runner, enable_result_visualization,
+                           load_run_config)
 from .safe_globals import (allow_mmengine_checkpoint_globals,
                            mmengine_checkpoint_globals)
 
@@ -18,6 +19,7 @@ __all__ = [
     'AdaptivityRecorder', 'RNGStateHook', 'acda_complexity',
     'acda_scale_weights', 'adaptive_flop_analyzer', 'add_runner_arguments',
     'allow_mmengine_checkpoint_globals', 'build_deployed_model',
+    'build_model_from_config',
     'build_runner', 'convert_single_kernel_pafus', 'count_pafu_selections',
     'enable_result_visualization', 'load_run_config',
     'mmengine_checkpoint_globals', 'pafu_to_conv2d', 'setup_cpu_distributed',

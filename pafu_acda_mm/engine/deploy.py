@@ -16,6 +16,7 @@ from mmengine.registry import MODELS
 from mmengine.utils import track_iter_progress
 
 from ..layers import PAFU
+from ..models import build_conv_like
 from .adaptivity import AdaptivityRecorder
 
 
@@ -80,23 +81,13 @@ def pafu_to_conv2d(pafu: PAFU, kernel: int) -> nn.Conv2d:
     size = pafu.kernel_sizes[kernel * len(pafu.kernel_sizes) //
                              pafu.num_kernels]
     border = (full - size) // 2
-    padding = tuple(p - d * border
-                    for p, d in zip(pafu.padding, pafu.dilation))
-    if min(padding) < 0:
-        size, border, padding = full, 0, pafu.padding
-    conv = nn.Conv2d(
-        pafu.in_channels,
-        pafu.out_channels,
-        size,
-        stride=pafu.stride,
-        padding=padding,
-        dilation=pafu.dilation,
-        groups=pafu.groups,
-        bias=pafu.bias is not None)
+    if any(p < d * border for p, d in zip(pafu.padding, pafu.dilation)):
+        size, border = full, 0
+    conv = build_conv_like(pafu, dict(type='Conv2d'), size)
     rows = slice(kernel * pafu.out_channels, (kernel + 1) * pafu.out_channels)
     with torch.no_grad():
-        conv.weight.copy_(pafu.kernels[rows, :, border:border + size,
-                                       border:border + size])
+        conv.weight.copy_(pafu.kernels[rows, :, border:full - border,
+                                       border:full - border])
         if pafu.bias is not None:
             conv.bias.copy_(pafu.bias[rows])
     return conv.to(pafu.weight)

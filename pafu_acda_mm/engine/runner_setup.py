@@ -1,4 +1,5 @@
-"""From upstream-style tool arguments to a Runner, for every codebase.
+"""From upstream-style tool arguments to a Runner (or, for the analysis and
+deploy tools, a model), for every codebase.
 
 The config's ``default_scope`` picks the codebase (mmseg, mmpretrain, mmagic
 or none for the toy tasks); these helpers only touch what mmengine defines,
@@ -7,8 +8,11 @@ plus the codebases' result-visualisation hooks for ``--show-dir``.
 import argparse
 import os
 import os.path as osp
+from typing import Optional, Tuple
+
+import torch.nn as nn
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
+from mmengine.registry import MODELS, RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
 from .distributed import LAUNCHERS, setup_cpu_distributed
@@ -51,6 +55,27 @@ def load_run_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def build_model_from_config(
+        config: str,
+        cfg_options: Optional[dict] = None) -> Tuple[Config, nn.Module]:
+    """The config and its model, in eval mode, without a Runner.
+
+    Args:
+        config (str): Config file path.
+        cfg_options (dict, optional): ``--cfg-options`` to merge.
+
+    Returns:
+        tuple[Config, nn.Module]: The config, with its ``default_scope``
+        (if any) initialised, and ``MODELS.build(cfg.model)``.
+    """
+    cfg = Config.fromfile(config)
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if cfg.get('default_scope') is not None:
+        init_default_scope(cfg.default_scope)
+    return cfg, MODELS.build(cfg.model).eval()
 
 
 def build_runner(cfg: Config) -> Runner:

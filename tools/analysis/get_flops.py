@@ -13,12 +13,12 @@ import argparse
 import torch
 import torch.nn as nn
 from mmengine.analysis.print_helper import complexity_stats_table
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import MODELS, init_default_scope
 
-from pafu_acda_mm.engine.flops import acda_complexity, adaptive_flop_analyzer
+from pafu_acda_mm.engine import (acda_complexity, adaptive_flop_analyzer,
+                                 build_model_from_config)
 from pafu_acda_mm.layers import ACDA
 
 # ACDA paper, Table 6, in millions: (FLOPs, params) per kernel size 3, 5, 7.
@@ -90,13 +90,8 @@ def _millions(value: float) -> str:
 
 
 def report_config(args) -> None:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('default_scope') is not None:
-        init_default_scope(cfg.default_scope)
-    model = TensorForward(revert_sync_batchnorm(MODELS.build(cfg.model)))
-    model.eval()
+    _, model = build_model_from_config(args.config, args.cfg_options)
+    model = TensorForward(revert_sync_batchnorm(model)).eval()
     height, width = (args.shape * 2)[:2]
     inputs = torch.randn(1, args.in_channels, height, width)
     analyzer = adaptive_flop_analyzer(model, (inputs, ))

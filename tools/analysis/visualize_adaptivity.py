@@ -20,12 +20,11 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
-from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
-from pafu_acda_mm.engine import AdaptivityRecorder
+from pafu_acda_mm.engine import AdaptivityRecorder, build_model_from_config
 
 
 def parse_args():
@@ -88,14 +87,8 @@ def draw_acda_scales(path: str, name: str, image: np.ndarray,
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('default_scope') is not None:
-        init_default_scope(cfg.default_scope)
-    model = MODELS.build(cfg.model)
+    _, model = build_model_from_config(args.config, args.cfg_options)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.eval()
 
     image = mmcv.imread(args.image)  # BGR uint8, as OpenMMLab loaders
     inputs = torch.from_numpy(image).permute(2, 0, 1)[None].float()

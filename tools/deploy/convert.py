@@ -15,14 +15,13 @@ import copy
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
-from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner, load_checkpoint, save_checkpoint
 
-from pafu_acda_mm.engine.deploy import (convert_single_kernel_pafus,
-                                        count_pafu_selections,
-                                        single_kernel_units)
+from pafu_acda_mm.engine import (build_model_from_config,
+                                 convert_single_kernel_pafus,
+                                 count_pafu_selections, single_kernel_units)
 
 # Deterministic pipelines: the check sees the images the calibration saw.
 CALIBRATION_DATA = ('val', 'test')
@@ -54,19 +53,13 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('default_scope') is not None:
-        init_default_scope(cfg.default_scope)
+    cfg, model = build_model_from_config(args.config, args.cfg_options)
     dataloader_key = f'{args.calib_data}_dataloader'
     if cfg.get(dataloader_key) is None:
         raise ValueError(f'--calib-data {args.calib_data} needs '
                          f'{dataloader_key} in the config')
 
-    model = MODELS.build(cfg.model)
     checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.eval()
     dataloader = Runner.build_dataloader(cfg[dataloader_key])
     num_batches = min(args.calib_batches or len(dataloader), len(dataloader))
 
