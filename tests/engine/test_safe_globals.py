@@ -1,4 +1,7 @@
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,3 +70,19 @@ def test_allow_list_names_only_mmengine_and_numpy_globals():
     }
     assert all(name.startswith(('numpy.', 'mmengine.logging.'))
                or name == 'builtins.getattr' for name in names), names
+
+
+def test_config_custom_imports_install_the_allow_list(tmp_path):
+    """Upstream tools (mmseg's, mmpretrain's train.py) import the plugin only
+    through the config's custom_imports; that must suffice."""
+    path = tmp_path / 'ckpt.pth'
+    _mmengine_like_checkpoint(path)
+    code = ('import torch; from mmengine.config import Config; '
+            "Config.fromfile('configs/toy/sad_pafu_demo.py'); "
+            f"print(type(torch.load({str(path)!r})['message_hub']"
+            "['log_scalars']['train/loss']).__name__)")
+    result = subprocess.run([sys.executable, '-c', code],
+                            cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith('HistoryBuffer')
