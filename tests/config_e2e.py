@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
+import torch
+
+from pafu_acda_mm.engine import allow_mmengine_checkpoint_globals
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -59,3 +63,11 @@ def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
                         work_dir / 'test', '--cfg-options', *cfg_options,
                         pythonpath=pythonpath)
     return TrainTestRun(train_log, test_log, checkpoint)
+
+
+def checkpoint_state_dict(checkpoint: Path) -> dict:
+    """The ``state_dict`` of an mmengine checkpoint, loaded weights-only
+    with the plugin's allow-list of mmengine's globals."""
+    allow_mmengine_checkpoint_globals()
+    return torch.load(checkpoint, map_location='cpu',
+                      weights_only=True)['state_dict']

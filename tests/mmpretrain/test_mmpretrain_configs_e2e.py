@@ -10,8 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
-from config_e2e import REPO, train_and_test
+from config_e2e import REPO, checkpoint_state_dict, train_and_test
 from synthetic_datasets import write_cifar, write_imagenet
 
 HERE = Path(__file__).resolve().parent
@@ -19,12 +18,13 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 # config -> (dataset, a parameter of the adaptive layer, its leading size)
 CONFIGS = {
+    # ACDA 5x5 generators predict 6 atoms x 2 scales x 6 bases
     'configs/ad_resnet/ad-resnet-s_8xb32_in1k.py':
-    ('imagenet', 'backbone.layer3.0.conv2.weight', 256),
+    ('imagenet', 'backbone.layer4.1.conv2.atom_generator.predict.weight', 72),
     'configs/ad_resnet/ad-resnet-m_8xb32_in1k.py':
-    ('imagenet', 'backbone.layer3.0.conv2.weight', 256),
+    ('imagenet', 'backbone.layer4.1.conv2.atom_generator.predict.weight', 72),
     'configs/ad_resnet/ad-resnet-l_8xb32_in1k.py':
-    ('imagenet', 'backbone.layer3.7.conv2.weight', 256),
+    ('imagenet', 'backbone.layer4.2.conv2.atom_generator.predict.weight', 72),
     'configs/pafu_resnet/pafu-resnet50_8xb32_in1k.py':
     ('imagenet', 'backbone.layer4.0.conv2.weight', 16 * 512),
     'configs/pafu_resnet/pafu-resnet101_8xb32_in1k.py':
@@ -91,5 +91,5 @@ def test_config_trains_validates_and_tests(config, tmp_path):
     assert run.checkpoint.name == 'epoch_1.pth'
     assert re.search(r'Epoch\(test\) \[2/2\]\s+accuracy/top1: ',
                      run.test_log)
-    state = torch.load(run.checkpoint, map_location='cpu')['state_dict']
+    state = checkpoint_state_dict(run.checkpoint)
     assert state[key].shape[0] == leading_size
