@@ -64,27 +64,36 @@ def test_calibration_converts_only_units_that_pick_one_kernel():
         convert_single_kernel_pafus(model, {'0': 0})
 
 
+def _the_pafu(model):
+    return next((name, module) for name, module in model.named_modules()
+                if isinstance(module, PAFU))
+
+
 def test_count_pafu_selections_runs_a_model_on_data_batches():
-    model = SingleLayerFilter(dict(type='PAFU', num_kernels=2), 3).eval()
-    _force_kernel(model.conv, 1)
+    model = SingleLayerFilter(
+        conv_cfg=dict(type='PAFU', num_kernels=2), kernel_size=3).eval()
+    name, pafu = _the_pafu(model)
+    _force_kernel(pafu, 1)
     batches = [
         dict(inputs=torch.rand(2, 3, 8, 8), target=torch.rand(2, 3, 8, 8))
         for _ in range(3)
     ]
     counts = count_pafu_selections(model, batches, num_batches=2)
-    assert counts['conv'].tolist() == [0, 2 * 2 * 8 * 8]
+    assert counts[name].tolist() == [0, 2 * 2 * 8 * 8]
 
 
 def test_deployed_model_config_builds_the_converted_architecture():
+    model_cfg = dict(type='SingleLayerFilter',
+                     conv_cfg=dict(type='PAFU', num_kernels=2),
+                     kernel_size=(3, 5))
+    name, _ = _the_pafu(MODELS.build(model_cfg))
     model = MODELS.build(
-        dict(type='PAFUDeployedModel',
-             model=dict(type='SingleLayerFilter',
-                        conv_cfg=dict(type='PAFU', num_kernels=2),
-                        kernel_size=(3, 5)),
-             single_kernel_pafus={'conv': 0}))
+        dict(type='PAFUDeployedModel', model=model_cfg,
+             single_kernel_pafus={name: 0}))
     assert isinstance(model, SingleLayerFilter)
-    assert type(model.conv) is nn.Conv2d and model.conv.kernel_size == (3, 3)
-    assert model.conv.padding == (1, 1)
+    conv = model.get_submodule(name)
+    assert type(conv) is nn.Conv2d and conv.kernel_size == (3, 3)
+    assert conv.padding == (1, 1)
 
 
 def test_deployed_model_passes_the_runners_data_preprocessor_on():

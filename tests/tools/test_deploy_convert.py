@@ -6,6 +6,7 @@ from mmengine.registry import MODELS
 from mmengine.runner import Runner, load_checkpoint, save_checkpoint
 
 import pafu_acda_mm  # noqa: F401  registers PAFUDeployedModel
+from pafu_acda_mm.layers import PAFU
 
 
 @pytest.mark.e2e
@@ -15,25 +16,27 @@ def test_converted_checkpoint_loads_with_the_written_config_and_matches(
     cfg = Config.fromfile(config)
     cfg.val_dataloader.dataset.update(num_samples=4, size=32)  # small_sad
     model = MODELS.build(cfg.model).eval()
+    name, pafu = next((n, m) for n, m in model.named_modules()
+                      if isinstance(m, PAFU))
     with torch.no_grad():  # the unit picks kernel 1 everywhere
-        model.conv.selector.predict.weight.zero_()
-        model.conv.selector.predict.bias.copy_(torch.tensor([-50.0, 50.0]))
+        pafu.selector.predict.weight.zero_()
+        pafu.selector.predict.bias.copy_(torch.tensor([-50.0, 50.0]))
     save_checkpoint(dict(meta=dict(), state_dict=model.state_dict()),
                     str(tmp_path / 'trained.pth'))
 
     result = run_tool('tools/deploy/convert.py', config,
                       tmp_path / 'trained.pth', tmp_path / 'deploy.pth',
                       '--cfg-options', *small_sad)
-    assert 'conv: kernel shares [0.0, 1.0] -> nn.Conv2d (kernel 1)' in (
+    assert f'{name}: kernel shares [0.0, 1.0] -> nn.Conv2d (kernel 1)' in (
         result.stdout + result.stderr)
 
     deploy_cfg = Config.fromfile(tmp_path / 'deploy.py')
     assert deploy_cfg.load_from == str(tmp_path / 'deploy.pth')
     deployed = MODELS.build(deploy_cfg.model).eval()
     load_checkpoint(deployed, deploy_cfg.load_from, strict=True)
-    assert type(deployed.conv) is nn.Conv2d
+    assert type(deployed.get_submodule(name)) is nn.Conv2d
     with torch.no_grad():
         for batch in Runner.build_dataloader(cfg.val_dataloader):
             assert torch.allclose(
-                deployed(batch['inputs'], batch['target']),
-                model(batch['inputs'], batch['target']), atol=1e-5)
+                deployed(**batch, mode='tensor'),
+                model(**batch, mode='tensor'), atol=1e-5)
