@@ -4,9 +4,10 @@ and the classifier trained with PAFU's decorrelation loss, registered in
 from ..engine import checked_dataset  # noqa: F401  registers CheckedDataset
 from .ad_resnet import PUBLIC_ACDA_GENERATOR, AdResNet
 from .classifier import PAFUImageClassifier
+from .lenet import LeNet
 from .pafu_resnet import PAFUResNet, PAFUResNet_CIFAR, PAFUStagesMixin
 
 __all__ = [
-    'AdResNet', 'PAFUImageClassifier', 'PAFUResNet', 'PAFUResNet_CIFAR',
-    'PAFUStagesMixin', 'PUBLIC_ACDA_GENERATOR'
+    'AdResNet', 'LeNet', 'PAFUImageClassifier', 'PAFUResNet',
+    'PAFUResNet_CIFAR', 'PAFUStagesMixin', 'PUBLIC_ACDA_GENERATOR'
 ]

@@ -33,6 +33,15 @@ CONFIGS = {
     ('cifar10', 'backbone.layer3.0.conv1.weight', 16 * 64),
     'configs/pafu_resnet/pafu-resnet110_8xb16_cifar100.py':
     ('cifar100', 'backbone.layer3.0.conv1.weight', 16 * 64),
+    'configs/lenet_acda/lenet_8xb16_cifar10.py':
+    ('cifar10', 'backbone.features.3.weight', 16),
+    'configs/lenet_acda/lenet_8xb16_cifar100.py':
+    ('cifar100', 'backbone.classifier.5.weight', 100),
+    # ACDA 5x5 generators predict 6 atoms x 2 scales x 6 bases
+    'configs/lenet_acda/lenet-acda_8xb16_cifar10.py':
+    ('cifar10', 'backbone.features.3.atom_generator.predict.weight', 72),
+    'configs/lenet_acda/lenet-acda_8xb16_cifar100.py':
+    ('cifar100', 'backbone.features.3.atom_generator.predict.weight', 72),
 }
 
 
