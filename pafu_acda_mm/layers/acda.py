@@ -90,9 +90,17 @@ def acda_conv2d(x: torch.Tensor,
                     torch.baddbmm(atom_out, responses, scale_alpha))
         first += count
 
-    atom_out = atom_out.view(batch, out_h, out_w,
-                             in_channels * num_atoms).permute(0, 3, 1, 2)
-    out = F.conv2d(atom_out, weight, bias, groups=groups)
+    # The 1x1 coefficient conv as a (grouped) matmul on the channels-last
+    # rows: a conv here would give A a channels-last gradient, which DDP's
+    # contiguous buckets then copy every step.
+    out_channels = weight.shape[0]
+    out = torch.einsum(
+        'ngi,goi->ngo', atom_out.view(-1, groups, in_channels * num_atoms //
+                                      groups),
+        weight.view(groups, out_channels // groups, -1))
+    out = out.reshape(batch, out_h, out_w, out_channels).permute(0, 3, 1, 2)
+    if bias is not None:
+        out = out + bias.to(out.dtype).view(1, -1, 1, 1)
     memory_format = (
         torch.channels_last if channels_last else torch.contiguous_format)
     return out.contiguous(memory_format=memory_format)
