@@ -2,9 +2,11 @@
 # 160k recipe (as pspnet_r50-d8_4xb4-160k_ade20k-512x512.py).
 _base_ = [
     './_base_/pafu-pspnet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_160k.py'
 ]
-custom_imports = dict(imports=['pafu_acda_mm.mmseg'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['pafu_acda_mm.mmseg'], allow_failed_imports=False)
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 model = dict(

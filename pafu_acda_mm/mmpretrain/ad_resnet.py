@@ -22,17 +22,9 @@ class AdResNet(ResNet):
 
     A dynamic bottleneck is mmpretrain's ``Bottleneck`` with its 3x3 conv
     replaced by an ACDA 7x7 (stage 3) or 5x5 (stage 4); stages 1-2 are plain
-    ``BasicBlock`` (``'s'``) or ``Bottleneck`` (``'m'``, ``'l'``) stages.
-    Table A of the paper, per stage ``block, blocks, out channels,
-    expansion (out / mid channels), ACDA kernel size``:
-
-    ====  ======================  ======================  ====================  ====================
-    arch  stage 1                 stage 2                 stage 3               stage 4
-    ====  ======================  ======================  ====================  ====================
-    s     Basic x2, 64            Basic x2, 128           Bottl. x2, 256, 2, 7  Bottl. x2, 512, 2, 5
-    m     Bottl. x2, 256, 4       Bottl. x2, 512, 4       Bottl. x2, 512, 2, 7  Bottl. x2, 1024, 2, 5
-    l     Bottl. x2, 256, 4       Bottl. x3, 512, 4       Bottl. x8, 512, 2, 7  Bottl. x3, 1024, 2, 5
-    ====  ======================  ======================  ====================  ====================
+    ``BasicBlock`` (``'s'``) or ``Bottleneck`` (``'m'``, ``'l'``) stages, as
+    in the paper's Table A (:attr:`arch_stages`). Stages 3-4 have expansion
+    2: e.g. Ad-ResNet-m's stage 3 is 1x1 256, ACDA 7x7 256, 1x1 512.
 
     The stem (7x7 conv, stride 2, max pool) and everything else are
     ResNet's, e.g. ``strides=(1, 2, 2, 2)``, ``style='pytorch'`` (the ACDA
@@ -43,14 +35,17 @@ class AdResNet(ResNet):
         arch (str): ``'s'``, ``'m'`` or ``'l'``.
         acda_cfg (dict): The ACDA layers. Default: 6 atoms over Fourier-Bessel
             bases of every odd size up to the kernel size, with the authors'
-            public atom generator (:data:`PUBLIC_ACDA_GENERATOR`), which gives
-            the paper's parameter counts within 10%; ``dict(type='ACDA')``
-            is the paper's appendix A.3 generator.
+            public atom generator (:data:`PUBLIC_ACDA_GENERATOR`).
+            ``dict(type='ACDA')`` is the paper's appendix A.3 generator.
+            With a 1000-way FC, s/m/l have 3.58/10.03/18.47 M parameters by
+            default, 3.18/9.24/16.64 M with the A.3 generator; the paper's
+            Table 2 says 3.85/9.83/18.19 M.
         **kwargs: ``ResNet``'s arguments except ``depth``.
     """
 
-    # Per arch, per stage: block, num_blocks, out_channels, expansion,
-    # ACDA kernel size (None: the block stays as upstream builds it).
+    # ACDA paper, Table A. Per arch, per stage: block, num_blocks,
+    # out_channels, expansion (out / mid channels), ACDA kernel size (None:
+    # the blocks stay as upstream builds them).
     arch_stages = {
         's': ((BasicBlock, 2, 64, 1, None), (BasicBlock, 2, 128, 1, None),
               (Bottleneck, 2, 256, 2, 7), (Bottleneck, 2, 512, 2, 5)),

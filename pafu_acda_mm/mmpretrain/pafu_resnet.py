@@ -29,8 +29,8 @@ class PAFUStagesMixin:
                  pafu_cfg: Optional[dict] = None,
                  stage_with_pafu: Optional[Sequence[bool]] = None,
                  **kwargs):
-        self.pafu_cfg = (
-            dict(type='PAFU', num_kernels=16) if pafu_cfg is None else pafu_cfg)
+        self.pafu_cfg = (dict(type='PAFU', num_kernels=16)
+                         if pafu_cfg is None else pafu_cfg)
         self.stage_with_pafu = stage_with_pafu
         super().__init__(*args, **kwargs)
         if (stage_with_pafu is not None

@@ -41,7 +41,8 @@ def test_stages_follow_table_a(arch):
                 res_block.conv1)
             assert middle.out_channels == mid
             if acda_size is None:
-                assert not any(isinstance(m, ACDA) for m in res_block.modules())
+                assert not any(
+                    isinstance(m, ACDA) for m in res_block.modules())
                 continue
             assert isinstance(res_block.conv2, ACDA)
             assert res_block.conv2.kernel_size == (acda_size, acda_size)

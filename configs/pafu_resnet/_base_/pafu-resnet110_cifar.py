@@ -1,7 +1,8 @@
 # PAFU-ResNet-110 for CIFAR (PAFU paper, section 5.3): the CIFAR ResNet-110 of
 # He et al. (three stages of 18 basic blocks, 16/32/64 channels); the first
 # conv of every stage is a PAFU over 16 kernels, trained with the
-# decorrelation loss. Counterpart of mmpretrain::_base_/models/resnet18_cifar.py.
+# decorrelation loss. Counterpart of
+# mmpretrain::_base_/models/resnet18_cifar.py.
 model = dict(
     type='PAFUImageClassifier',
     decorrelation_weight=1.0,
