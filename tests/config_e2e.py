@@ -20,7 +20,8 @@ class TrainTestRun(NamedTuple):
     checkpoint: Path
 
 
-def run_tool(script: str, *args, pythonpath: Sequence[Path] = ()) -> str:
+def run_tool(script: str, *args, pythonpath: Sequence[Path] = (),
+             expect_ok: bool = True) -> str:
     """Run ``python <script> <args>`` from the repository root.
 
     Args:
@@ -28,17 +29,20 @@ def run_tool(script: str, *args, pythonpath: Sequence[Path] = ()) -> str:
         *args: Its arguments.
         pythonpath (Sequence[Path]): Extra import paths (test-only modules
             named in ``custom_imports``).
+        expect_ok (bool): Whether the command must succeed; if False, it
+            must fail.
 
     Returns:
         str: stdout and stderr; the test fails with their tails unless the
-        command exits 0.
+        command exits as expected.
     """
     env = dict(os.environ,
                PYTHONPATH=os.pathsep.join(map(str, [*pythonpath, REPO])))
     result = subprocess.run([sys.executable, script, *map(str, args)],
                             cwd=REPO, env=env, capture_output=True, text=True)
     log = result.stdout + result.stderr
-    assert result.returncode == 0, f'{script} failed:\n{log[-6000:]}'
+    assert (result.returncode == 0) == expect_ok, (
+        f'{script} exited {result.returncode}:\n{log[-6000:]}')
     return log
 
 

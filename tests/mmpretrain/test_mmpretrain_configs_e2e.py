@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from config_e2e import REPO, checkpoint_state_dict, train_and_test
+from config_e2e import REPO, checkpoint_state_dict, run_tool, train_and_test
 from synthetic_datasets import write_cifar, write_imagenet
 
 HERE = Path(__file__).resolve().parent
@@ -102,3 +102,15 @@ def test_config_trains_validates_and_tests(config, tmp_path):
                      run.test_log)
     state = checkpoint_state_dict(run.checkpoint)
     assert state[key].shape[0] == leading_size
+
+
+@pytest.mark.e2e
+def test_missing_data_root_stops_training_with_the_expected_layout(tmp_path):
+    missing = tmp_path / 'no_cifar'
+    log = run_tool('tools/train.py',
+                   'configs/pafu_resnet/pafu-resnet110_8xb16_cifar10.py',
+                   '--work-dir', tmp_path / 'work', '--cfg-options',
+                   f'train_dataloader.dataset.data_root={missing}',
+                   expect_ok=False)
+    assert f"FileNotFoundError: CIFAR10: '{missing}' does not exist" in log
+    assert 'cifar-10-batches-py/{data_batch_1, ' in log
