@@ -36,27 +36,26 @@ def _image_folder_layout(dataset_cls, cfg: dict) -> Tuple[List[str], str]:
         prefix = prefix.get('img_path', '')
     required = [path for path in (prefix, cfg.get('ann_file', '')) if path]
     return required, (
-        '  <split>/<class>/<image>      images by class folder, <split> in '
+        '  <split>/<class>/<image>: images by class folder, <split> in '
         'train, val\n'
-        '  or <split>/<image> with meta/<split>.txt   one "<image path '
+        '  or <split>/<image> and meta/<split>.txt: one "<image path '
         'relative to <split>> <label>" per line')
 
 
 def _segmentation_layout(dataset_cls, cfg: dict) -> Tuple[List[str], str]:
     prefix = cfg.get('data_prefix') or {}
-    required = [
-        path for path in (prefix.get('img_path'), prefix.get('seg_map_path'),
-                          cfg.get('ann_file')) if path
-    ]
+    images, labels = prefix.get('img_path'), prefix.get('seg_map_path')
+    required = [path for path in (images, labels, cfg.get('ann_file')) if path]
     return required, (
-        '  images/{training,validation}/<name>.jpg\n'
-        '  annotations/{training,validation}/<name>.png   one 8-bit label '
-        'map per image\n'
-        '  (e.g. ADE20K: the ADEChallengeData2016 folder; the folders are '
-        "the config's data_prefix)")
+        f'  {images}/<name><img_suffix>: the images\n'
+        f'  {labels}/<name><seg_map_suffix>: their label maps\n'
+        '  (ADE20K: the ADEChallengeData2016 folder, .jpg images, 8-bit .png '
+        'labels 0-150 with 0 = other)')
 
 
-# Class name -> (required paths relative to data_root, layout text).
+# Class name (of the dataset or a base class) -> a function of the dataset
+# class and its config giving the paths it needs, relative to data_root, and
+# the layout to describe.
 DATASET_LAYOUTS: Dict[str, Callable] = {
     'CIFAR10': _cifar_layout,
     'CustomDataset': _image_folder_layout,

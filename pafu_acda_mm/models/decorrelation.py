@@ -42,17 +42,30 @@ class PAFUDecorrelationMixin:
         with torch.no_grad():
             pafu_decorrelation_loss(self)
 
+    def add_decorrelation_loss(self, losses: dict) -> dict:
+        """Add ``loss_decorrelation`` (a scalar) to a loss dict.
+
+        :meth:`loss` calls it; a model whose training losses come from
+        another method (mmagic's ``BaseEditModel.forward_train``) calls it
+        from there.
+
+        Args:
+            losses (dict[str, Tensor]): The model's losses, changed in place.
+
+        Returns:
+            dict[str, Tensor]: ``losses``.
+        """
+        losses['loss_decorrelation'] = (
+            self.decorrelation_weight * pafu_decorrelation_loss(self))
+        return losses
+
     def loss(self, *args, **kwargs) -> dict:
-        """The model's losses plus ``loss_decorrelation`` (a scalar).
+        """The model's losses plus ``loss_decorrelation``.
 
         Args:
             *args, **kwargs: Those of the model's ``loss``.
 
         Returns:
-            dict[str, Tensor]: The model's loss dict with
-            ``loss_decorrelation`` added.
+            dict[str, Tensor]: See :meth:`add_decorrelation_loss`.
         """
-        losses = super().loss(*args, **kwargs)
-        losses['loss_decorrelation'] = (
-            self.decorrelation_weight * pafu_decorrelation_loss(self))
-        return losses
+        return self.add_decorrelation_loss(super().loss(*args, **kwargs))

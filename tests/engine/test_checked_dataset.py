@@ -68,7 +68,8 @@ def test_ade20k_checks_both_folders_of_its_data_prefix(tmp_path):
         build('mmseg', dataset_type='ADE20KDataset', data_root=str(tmp_path),
               data_prefix=dict(prefix, seg_map_path='annotations/val'))
     assert f"'{tmp_path}/annotations/val' does not exist" in str(error.value)
-    assert 'annotations/{training,validation}/<name>.png' in str(error.value)
+    assert ('annotations/val/<name><seg_map_suffix>: their label maps'
+            in str(error.value))
 
 
 def test_unknown_dataset_type_is_named(tmp_path):
