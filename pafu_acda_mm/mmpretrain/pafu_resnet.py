@@ -17,6 +17,7 @@ class PAFUStagesMixin:
     residual stacks", with 16 kernels.
 
     Args:
+        depth (int): The ResNet's depth, a key of its ``arch_settings``.
         pafu_cfg (dict): The PAFU layers.
             Default: ``dict(type='PAFU', num_kernels=16)``.
         stage_with_pafu (Sequence[bool], optional): Per stage, whether its
@@ -25,14 +26,18 @@ class PAFUStagesMixin:
     """
 
     def __init__(self,
+                 depth: int,
                  *args,
                  pafu_cfg: Optional[dict] = None,
                  stage_with_pafu: Optional[Sequence[bool]] = None,
                  **kwargs):
+        if depth not in self.arch_settings:
+            raise ValueError(f'depth must be one of '
+                             f'{tuple(self.arch_settings)}, got {depth!r}')
         self.pafu_cfg = (dict(type='PAFU', num_kernels=16)
                          if pafu_cfg is None else pafu_cfg)
         self.stage_with_pafu = stage_with_pafu
-        super().__init__(*args, **kwargs)
+        super().__init__(depth, *args, **kwargs)
         if (stage_with_pafu is not None
                 and len(stage_with_pafu) != len(self.res_layers)):
             raise ValueError(
@@ -81,7 +86,7 @@ class PAFUResNet_CIFAR(PAFUStagesMixin, ResNet_CIFAR):
 
     def __init__(self, depth: int, num_stages: int = 4, **kwargs):
         stages = len(self.arch_settings.get(depth, (None, ()))[1])
-        if 0 < stages < num_stages:
+        if 0 < stages < num_stages:  # an unknown depth: see the mixin
             raise ValueError(
                 f'depth={depth} has {stages} stages, got num_stages='
                 f'{num_stages}: set num_stages={stages} and strides, '

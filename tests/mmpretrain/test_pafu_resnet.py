@@ -76,3 +76,12 @@ def test_bad_stage_arguments_are_refused():
     with pytest.raises(ValueError, match='depth=110 has 3 stages, got '
                        'num_stages=4'):
         PAFUResNet_CIFAR(depth=110)
+
+
+def test_unknown_depth_is_refused_with_the_allowed_ones():
+    with pytest.raises(ValueError, match=r'depth must be one of \(18, 34, '
+                       r'50, 101, 152\), got 42'):
+        PAFUResNet(depth=42)
+    with pytest.raises(ValueError, match=r'depth must be one of \(18, .*'
+                       r'20, 32, 44, 56, 110\), got 111'):
+        PAFUResNet_CIFAR(depth=111, num_stages=3)
