@@ -1,4 +1,5 @@
 """PAFU's decorrelation regulariser as a loss term of any OpenMMLab model."""
+import math
 import numbers
 
 import torch
@@ -20,21 +21,22 @@ class PAFUDecorrelationMixin:
 
     Args:
         *args: The model's positional arguments.
-        decorrelation_weight (float): Weight of the regulariser, >= 0.
+        decorrelation_weight (float): Weight of the regulariser, finite,
+            >= 0.
             Default: 1.0 (the paper adds eq. 3 to the task loss unweighted).
         **kwargs: The model's keyword arguments.
 
     Raises:
-        ValueError: If ``decorrelation_weight`` is not a number >= 0, or the
-            built model has no PAFU module (checked at construction).
+        ValueError: If ``decorrelation_weight`` is not a finite number >= 0,
+            or the built model has no PAFU module (checked at construction).
     """
 
     def __init__(self, *args, decorrelation_weight: float = 1.0, **kwargs):
         if (not isinstance(decorrelation_weight, numbers.Real)
                 or isinstance(decorrelation_weight, bool)
-                or not decorrelation_weight >= 0):
-            raise ValueError('decorrelation_weight must be a number >= 0, '
-                             f'got {decorrelation_weight!r}')
+                or not 0 <= decorrelation_weight < math.inf):
+            raise ValueError('decorrelation_weight must be a finite number '
+                             f'>= 0, got {decorrelation_weight!r}')
         super().__init__(*args, **kwargs)
         self.decorrelation_weight = float(decorrelation_weight)
         # Fail when the model is built, not at its first training step:

@@ -64,7 +64,7 @@ def test_model_without_pafu_fails_when_built():
         pafu_decorrelation_loss(TwoConvRegressor(dict(type='ACDA')))
 
 
-@pytest.mark.parametrize('weight', [-1.0, 'high', True, float('nan')])
+@pytest.mark.parametrize('weight', [-1.0, 'high', True, float('nan'), float('inf')])
 def test_bad_decorrelation_weight_is_refused(weight):
     with pytest.raises(ValueError, match='decorrelation_weight'):
         RegularisedRegressor(PAFU_CFG, decorrelation_weight=weight)
