@@ -76,18 +76,14 @@ class PAFU(Conv2dGeometry):
         self.num_kernels = num_kernels
         self.tau = tau
 
-        # Consecutive blocks of kernels per size, each support centred.
+        # Consecutive blocks of kernels per size, each support centred;
+        # broadcast over a kernel's (C_out, C_in / groups) dims.
         support = torch.zeros(num_kernels, 1, 1, size, size)
         per_size = num_kernels // len(sizes)
         for n in range(num_kernels):
             border = (size - self.kernel_sizes[n // per_size]) // 2
             support[n, ..., border:size - border, border:size - border] = 1
-        self.register_buffer(
-            'kernel_support',
-            support.expand(-1, out_channels, in_channels // groups, -1,
-                           -1).reshape(num_kernels * out_channels,
-                                       in_channels // groups, size, size),
-            persistent=False)
+        self.register_buffer('kernel_support', support, persistent=False)
         self.weight = nn.Parameter(
             torch.empty(num_kernels * out_channels, in_channels // groups,
                         size, size))
@@ -106,22 +102,25 @@ class PAFU(Conv2dGeometry):
         ``n * C_out:(n + 1) * C_out``."""
         if len(self.kernel_sizes) == 1:  # no padded border to enforce
             return self.weight
-        return self.weight * self.kernel_support
+        return self._per_kernel(self.weight).mul(
+            self.kernel_support).view_as(self.weight)
+
+    def _per_kernel(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``(n * C_out, ...)`` viewed as ``(n, C_out, ...)``."""
+        return tensor.view(self.num_kernels, -1, *tensor.shape[1:])
 
     def init_weights(self) -> None:
         """``nn.Conv2d``'s default init, per kernel at its own support."""
-        per_kernel_weight = self.weight.detach().view(self.num_kernels,
-                                                      self.out_channels, -1)
-        support = self.kernel_support.view(self.num_kernels,
-                                           self.out_channels, -1)
+        weight = self._per_kernel(self.weight.detach())
+        biases = (None if self.bias is None else
+                  self._per_kernel(self.bias.detach()))
         for n in range(self.num_kernels):
-            fan_in = int(support[n, 0].sum())
+            fan_in = self.weight.shape[1] * int(self.kernel_support[n].sum())
             bound = fan_in**-0.5
-            per_kernel_weight[n].uniform_(-bound, bound)
-            if self.bias is not None:
-                self.bias.detach().view(self.num_kernels, -1)[n].uniform_(
-                    -bound, bound)
-        self.weight.detach().mul_(self.kernel_support)
+            weight[n].uniform_(-bound, bound)
+            if biases is not None:
+                biases[n].uniform_(-bound, bound)
+        weight.mul_(self.kernel_support)
 
     def selection_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Selector logits ``(B, num_kernels, H_out, W_out)``."""

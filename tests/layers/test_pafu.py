@@ -115,7 +115,7 @@ def test_mixed_kernel_sizes_keep_zero_borders():
     assert (kernels[2:][..., border] != 0).any()
     layer(torch.randn(1, 2, 9, 9)).sum().backward()
     # Gradients never leak into the padding of the small kernels.
-    grad = (layer.weight.grad * layer.kernel_support).view(4, 3, 2, 5, 5)
+    grad = layer.weight.grad.view(4, 3, 2, 5, 5)
     assert (grad[:2][..., border] == 0).all()
 
 
@@ -178,6 +178,15 @@ def test_decorrelation_loss_of_a_model_is_the_mean_over_units():
     assert model[0].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match='no PAFU'):
         pafu_decorrelation_loss(nn.Conv2d(1, 1, 1))
+
+
+@pytest.mark.parametrize('in_channels,out_channels', [(3, 1), (1, 4), (1, 1)])
+def test_single_channel_units_build_and_run(in_channels, out_channels):
+    layer = PAFU(in_channels, out_channels, (3, 5), padding=2,
+                 num_kernels=2)
+    assert layer(torch.randn(1, in_channels, 6, 6)).shape == (1,
+                                                              out_channels,
+                                                              6, 6)
 
 
 @pytest.mark.parametrize('kwargs,match', [
