@@ -12,10 +12,10 @@ know two ops of these layers:
 - ``aten::baddbmm``, with which ACDA accumulates its per-pixel atom products
   over scales.
 
-:func:`adaptive_flop_analyzer` registers handles for both, and labels 1x1
-convolutions ``conv1x1`` (others stay ``conv``) so that
-:func:`acda_complexity` can split an ACDA layer into its atom convolution,
-its 1x1 coefficient convolution and its atom generator.
+:func:`adaptive_flop_analyzer` registers handles for both, and an exact
+count for two-operand ``einsum`` (ACDA's 1x1 coefficient convolution is one,
+on channels-last rows). :func:`acda_complexity` splits an ACDA layer into its
+atom convolution, its coefficient convolution and its atom generator.
 """
 from collections import Counter
 from typing import Any, Dict, List, Tuple, Union
@@ -23,8 +23,10 @@ from typing import Any, Dict, List, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
-from mmengine.analysis.jit_handles import (bmm_flop_jit, conv_flop_jit,
-                                           get_shape)
+from mmengine.analysis.jit_handles import bmm_flop_jit
+from mmengine.analysis.jit_handles import \
+    einsum_flop_jit as mmengine_einsum_flop_jit
+from mmengine.analysis.jit_handles import get_shape
 
 from ..layers import ACDA
 
@@ -52,18 +54,28 @@ def baddbmm_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
     return Counter({'baddbmm': bmm_flop_jit(inputs[1:3], outputs)})
 
 
-def labelled_conv_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
-    """mmengine's convolution count, labelled ``conv1x1`` for 1x1 kernels."""
-    count = conv_flop_jit(inputs, outputs)['conv']
-    kernel = get_shape(inputs[1])[2:]
-    return Counter(
-        {'conv1x1' if all(size == 1 for size in kernel) else 'conv': count})
+def einsum_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
+    """Exact multiply-adds of a two-operand ``einsum``: the product of the
+    sizes of all its indices (mmengine rounds through ``np.einsum_path``).
+    ACDA's coefficient conv is ``einsum('ngi,goi->ngo')``."""
+    equation = inputs[0].toIValue().replace(' ', '')
+    shapes = [get_shape(v) for v in inputs[1].node().inputs()]
+    operands = equation.split('->')[0].split(',')
+    if len(operands) != 2:
+        return Counter({'einsum': mmengine_einsum_flop_jit(inputs, outputs)})
+    sizes = {}
+    for letters, shape in zip(operands, shapes):
+        sizes.update(zip(letters, shape))
+    count = 1
+    for size in sizes.values():
+        count *= size
+    return Counter({'einsum': count})
 
 
 ADAPTIVE_FLOP_HANDLES = {
     'prim::PythonOp._SelectedConv2d': selected_conv_flop_jit,
     'aten::baddbmm': baddbmm_flop_jit,
-    'aten::_convolution': labelled_conv_flop_jit,
+    'aten::einsum': einsum_flop_jit,
 }
 
 
@@ -115,7 +127,7 @@ def acda_complexity(model: nn.Module,
             continue
         generator = f'{name}.atom_generator' if name else 'atom_generator'
         own = by_module[name] - by_module[generator]
-        coefficient = own['conv1x1']
+        coefficient = own['einsum']
         split[name] = dict(
             flops=dict(
                 atom_conv=sum(own.values()) - coefficient,
