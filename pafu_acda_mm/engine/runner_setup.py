@@ -14,6 +14,7 @@ import torch.nn as nn
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, RUNNERS, init_default_scope
 from mmengine.runner import Runner
+from mmengine.utils import import_modules_from_strings
 
 from .distributed import LAUNCHERS, setup_cpu_distributed
 
@@ -49,6 +50,10 @@ def load_run_config(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+        # Config.fromfile imported the file's own custom_imports only; ones
+        # given by --cfg-options must not be silently ignored.
+        if cfg.get('custom_imports'):
+            import_modules_from_strings(**cfg.custom_imports)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -59,3 +59,23 @@ def test_show_dir_switches_on_the_codebase_visualization(cfg, hook,
 def test_show_dir_without_a_visualization_hook_is_refused(cfg, match):
     with pytest.raises(ValueError, match=match):
         enable_result_visualization(Config(cfg), 'out')
+
+
+def test_custom_imports_given_by_cfg_options_are_imported(tmp_path):
+    import argparse
+    import sys
+
+    from pafu_acda_mm.engine import load_run_config
+    module = tmp_path / 'cfg_options_plugin.py'
+    module.write_text('IMPORTED = True\n')
+    sys.path.insert(0, str(tmp_path))
+    try:
+        args = argparse.Namespace(
+            config='configs/toy/sad_pafu_demo.py', launcher='none',
+            work_dir=str(tmp_path), local_rank=0,
+            cfg_options={'custom_imports.imports': ['cfg_options_plugin']})
+        load_run_config(args)
+        assert sys.modules['cfg_options_plugin'].IMPORTED
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop('cfg_options_plugin', None)
