@@ -2,6 +2,7 @@
 (shortened by ``--cfg-options``), then ``tools/test.py`` on the checkpoint it
 saved, each a subprocess from the repository root."""
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +21,19 @@ class TrainTestRun(NamedTuple):
     checkpoint: Path
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def run_tool(script: str, *args, pythonpath: Sequence[Path] = (),
-             expect_ok: bool = True) -> str:
-    """Run ``python <script> <args>`` from the repository root.
+             expect_ok: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python <script> <args>`` (or ``bash`` for a ``.sh``) from the
+    repository root, with a free torchrun port and this interpreter.
 
     Args:
-        script (str): E.g. ``'tools/train.py'``.
+        script (str): E.g. ``'tools/train.py'`` or ``'tools/dist_train.sh'``.
         *args: Its arguments.
         pythonpath (Sequence[Path]): Extra import paths (test-only modules
             named in ``custom_imports``).
@@ -33,17 +41,23 @@ def run_tool(script: str, *args, pythonpath: Sequence[Path] = (),
             must fail.
 
     Returns:
-        str: stdout and stderr; the test fails with their tails unless the
-        command exits as expected.
+        CompletedProcess: With text ``stdout`` and ``stderr``; the test
+        fails with their tails unless the command exits as expected.
     """
     env = dict(os.environ,
-               PYTHONPATH=os.pathsep.join(map(str, [*pythonpath, REPO])))
-    result = subprocess.run([sys.executable, script, *map(str, args)],
+               PYTHONPATH=os.pathsep.join(map(str, [*pythonpath, REPO])),
+               PYTHON_BIN=sys.executable, PORT=str(_free_port()))
+    interpreter = 'bash' if str(script).endswith('.sh') else sys.executable
+    result = subprocess.run([interpreter, str(script), *map(str, args)],
                             cwd=REPO, env=env, capture_output=True, text=True)
-    log = result.stdout + result.stderr
     assert (result.returncode == 0) == expect_ok, (
-        f'{script} exited {result.returncode}:\n{log[-6000:]}')
-    return log
+        f'{script} exited {result.returncode}:\n{result.stdout[-3000:]}'
+        f'{result.stderr[-5000:]}')
+    return result
+
+
+def _log(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
 
 
 def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
@@ -60,12 +74,14 @@ def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
     Returns:
         TrainTestRun: Both logs and the checkpoint tested.
     """
-    train_log = run_tool('tools/train.py', config, '--work-dir', work_dir,
-                         '--cfg-options', *cfg_options, pythonpath=pythonpath)
+    train_log = _log(
+        run_tool('tools/train.py', config, '--work-dir', work_dir,
+                 '--cfg-options', *cfg_options, pythonpath=pythonpath))
     checkpoint = Path((work_dir / 'last_checkpoint').read_text().strip())
-    test_log = run_tool('tools/test.py', config, checkpoint, '--work-dir',
-                        work_dir / 'test', '--cfg-options', *cfg_options,
-                        pythonpath=pythonpath)
+    test_log = _log(
+        run_tool('tools/test.py', config, checkpoint, '--work-dir',
+                 work_dir / 'test', '--cfg-options', *cfg_options,
+                 pythonpath=pythonpath))
     return TrainTestRun(train_log, test_log, checkpoint)
 
 

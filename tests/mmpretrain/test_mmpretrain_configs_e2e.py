@@ -107,10 +107,11 @@ def test_config_trains_validates_and_tests(config, tmp_path):
 @pytest.mark.e2e
 def test_missing_data_root_stops_training_with_the_expected_layout(tmp_path):
     missing = tmp_path / 'no_cifar'
-    log = run_tool('tools/train.py',
-                   'configs/pafu_resnet/pafu-resnet110_8xb16_cifar10.py',
-                   '--work-dir', tmp_path / 'work', '--cfg-options',
-                   f'train_dataloader.dataset.data_root={missing}',
-                   expect_ok=False)
+    result = run_tool('tools/train.py',
+                      'configs/pafu_resnet/pafu-resnet110_8xb16_cifar10.py',
+                      '--work-dir', tmp_path / 'work', '--cfg-options',
+                      f'train_dataloader.dataset.data_root={missing}',
+                      expect_ok=False)
+    log = result.stdout + result.stderr
     assert f"FileNotFoundError: CIFAR10: '{missing}' does not exist" in log
     assert 'cifar-10-batches-py/{data_batch_1, ' in log

@@ -1,12 +1,9 @@
-import os
-import socket
-import subprocess
-import sys
+import functools
 from pathlib import Path
 
+import config_e2e
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / 'data'
 
 
@@ -30,29 +27,8 @@ def small_sad() -> list:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def run_tool():
-    """Run a tools/ command from the repository root with the test hooks
-    importable; fail with its stderr unless it exits 0."""
-
-    def run(*args, expect_ok=True):
-        env = dict(os.environ,
-                   PYTHONPATH=os.pathsep.join([str(DATA), str(REPO)]),
-                   PYTHON_BIN=sys.executable, PORT=str(_free_port()))
-        command = ([sys.executable, *map(str, args)]
-                   if str(args[0]).endswith('.py') else
-                   ['bash', *map(str, args)])
-        result = subprocess.run(command, cwd=REPO, env=env,
-                                capture_output=True, text=True)
-        if expect_ok:
-            assert result.returncode == 0, (result.stdout[-3000:] +
-                                            result.stderr[-5000:])
-        return result
-
-    return run
+    """:func:`config_e2e.run_tool` with the test hooks in ``data/``
+    importable."""
+    return functools.partial(config_e2e.run_tool, pythonpath=[DATA])
