@@ -10,7 +10,9 @@ import argparse
 from mmengine.evaluator import DumpResults
 
 from pafu_acda_mm.engine import (add_runner_arguments, build_runner,
-                                 enable_result_visualization, load_run_config)
+                                 enable_result_visualization,
+                                 enable_test_time_augmentation,
+                                 load_run_config)
 
 
 def parse_args():
@@ -23,6 +25,11 @@ def parse_args():
         '--show-dir',
         help='save pictures of the results here (through the codebase\'s '
         'visualisation hook)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: the config\'s tta_pipeline and '
+        'tta_model (e.g. mmseg\'s multi-scale + flip test)')
     add_runner_arguments(parser)
     return parser.parse_args()
 
@@ -36,6 +43,8 @@ def main():
     cfg.load_from = args.checkpoint
     if args.show_dir is not None:
         enable_result_visualization(cfg, args.show_dir)
+    if args.tta:
+        enable_test_time_augmentation(cfg)
 
     runner = build_runner(cfg)
     if args.out is not None:

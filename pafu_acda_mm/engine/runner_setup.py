@@ -94,6 +94,25 @@ def build_runner(cfg: Config) -> Runner:
 SHOW_DIR_SCOPES = ('mmseg', 'mmpretrain', 'mmagic')
 
 
+def enable_test_time_augmentation(cfg: Config) -> None:
+    """Test with the config's ``tta_pipeline`` and ``tta_model`` wrapping its
+    model, as upstream ``tools/test.py --tta`` (mmseg's multi-scale + flip
+    test, mmpretrain's flip test).
+
+    Args:
+        cfg (Config): Modified in place.
+
+    Raises:
+        ValueError: If the config has no ``tta_model`` or ``tta_pipeline``.
+    """
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing:
+        raise ValueError(f'--tta needs {missing} in the config')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
 def enable_result_visualization(cfg: Config, show_dir: str) -> None:
     """Make the codebase's visualisation hook save test results to
     ``show_dir``, as the codebase's own ``tools/test.py`` does.

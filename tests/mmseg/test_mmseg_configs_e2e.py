@@ -5,7 +5,7 @@ backbone is off."""
 import re
 
 import pytest
-from config_e2e import checkpoint_state_dict, train_and_test
+from config_e2e import checkpoint_state_dict, run_tool, train_and_test
 from synthetic_datasets import write_ade20k
 
 CONFIGS = [
@@ -35,6 +35,12 @@ def test_config_trains_validates_and_tests(config, tmp_path):
         'default_hooks.logger.interval=1'
     ]
     run = train_and_test(config, tmp_path / 'work', options)
+    if '80k' in config:  # the paper's multi-scale + flip test
+        tta = run_tool('tools/test.py', config, run.checkpoint, '--tta',
+                       '--work-dir', tmp_path / 'tta', '--cfg-options',
+                       *options, 'test_dataloader.batch_size=1')
+        assert re.search(r'Iter\(test\) \[4/4\]\s+aAcc: .*mIoU: ',
+                         tta.stdout + tta.stderr)
 
     assert re.search(r'Iter\(train\) \[2/2\].*decode\.loss_ce: .*'
                      r'loss_decorrelation: ', run.train_log)
