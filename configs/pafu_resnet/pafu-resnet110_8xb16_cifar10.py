@@ -1,18 +1,10 @@
-# PAFU-ResNet-110 (PAFU paper, Table 5) on CIFAR-10, with mmpretrain's
-# CIFAR-10 recipe (as resnet18_8xb16_cifar10.py: 200 epochs; the paper uses
-# the schedule of Huang et al. 2016, 500 epochs).
-_base_ = [
-    './_base_/pafu-resnet110_cifar.py',
-    'mmpretrain::_base_/datasets/cifar10_bs16.py',
-    'mmpretrain::_base_/schedules/cifar10_bs128.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
-custom_imports = dict(
-    imports=['pafu_acda_mm.mmpretrain'], allow_failed_imports=False)
-
-# Fail early, naming the path and the expected layout, if the data is missing.
-train_dataloader = dict(
-    dataset=dict(type='CheckedDataset', dataset_type='CIFAR10'))
-val_dataloader = dict(
-    dataset=dict(type='CheckedDataset', dataset_type='CIFAR10'))
-test_dataloader = val_dataloader
+# PAFU-ResNet-110 (PAFU paper, Table 5) on CIFAR-10: the ResNet-110 baseline
+# and its recipe, with the first conv of every stage a PAFU over 16 kernels,
+# trained with the decorrelation loss.
+_base_ = ['./resnet110_8xb16_cifar10.py']
+model = dict(
+    type='PAFUImageClassifier',
+    decorrelation_weight=1.0,
+    backbone=dict(
+        stage_with_pafu=(True, True, True),
+        pafu_cfg=dict(type='PAFU', num_kernels=16)))

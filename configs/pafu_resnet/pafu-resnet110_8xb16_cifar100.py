@@ -1,30 +1,10 @@
-# PAFU-ResNet-110 (PAFU paper, Table 5) on CIFAR-100, with mmpretrain's
-# CIFAR-100 recipe (as resnet50_8xb16_cifar100.py).
-_base_ = [
-    './_base_/pafu-resnet110_cifar.py',
-    'mmpretrain::_base_/datasets/cifar100_bs16.py',
-    'mmpretrain::_base_/schedules/cifar10_bs128.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
-custom_imports = dict(
-    imports=['pafu_acda_mm.mmpretrain'], allow_failed_imports=False)
-
-# model settings
-model = dict(head=dict(num_classes=100))
-
-# schedule settings
-optim_wrapper = dict(optimizer=dict(weight_decay=0.0005))
-
-param_scheduler = dict(
-    type='MultiStepLR',
-    by_epoch=True,
-    milestones=[60, 120, 160],
-    gamma=0.2,
-)
-
-# Fail early, naming the path and the expected layout, if the data is missing.
-train_dataloader = dict(
-    dataset=dict(type='CheckedDataset', dataset_type='CIFAR100'))
-val_dataloader = dict(
-    dataset=dict(type='CheckedDataset', dataset_type='CIFAR100'))
-test_dataloader = val_dataloader
+# PAFU-ResNet-110 (PAFU paper, Table 5) on CIFAR-100: the ResNet-110 baseline
+# and its recipe, with the first conv of every stage a PAFU over 16 kernels,
+# trained with the decorrelation loss.
+_base_ = ['./resnet110_8xb16_cifar100.py']
+model = dict(
+    type='PAFUImageClassifier',
+    decorrelation_weight=1.0,
+    backbone=dict(
+        stage_with_pafu=(True, True, True),
+        pafu_cfg=dict(type='PAFU', num_kernels=16)))

@@ -1,11 +1,10 @@
-# PAFU-ResNet-110 for CIFAR (PAFU paper, section 5.3): the CIFAR ResNet-110 of
-# He et al. (three stages of 18 basic blocks, 16/32/64 channels); the first
-# conv of every stage is a PAFU over 16 kernels, trained with the
-# decorrelation loss. Counterpart of
+# The plain CIFAR ResNet-110 of He et al. (three stages of 18 basic blocks,
+# 16/32/64 channels), the baseline of PAFU-ResNet-110 (PAFU paper, Table 5).
+# mmpretrain's ResNet_CIFAR has no depth 110; PAFUResNet_CIFAR adds He et
+# al.'s CIFAR depths, here with no PAFU in any stage. Counterpart of
 # mmpretrain::_base_/models/resnet18_cifar.py.
 model = dict(
-    type='PAFUImageClassifier',
-    decorrelation_weight=1.0,
+    type='ImageClassifier',
     backbone=dict(
         type='PAFUResNet_CIFAR',
         depth=110,
@@ -16,7 +15,7 @@ model = dict(
         dilations=(1, 1, 1),
         out_indices=(2, ),
         style='pytorch',
-        pafu_cfg=dict(type='PAFU', num_kernels=16)),
+        stage_with_pafu=(False, False, False)),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
