@@ -1,8 +1,22 @@
-"""Synthetic toy tasks: datasets, a one-layer filter model and its metric."""
-from .filter_model import SingleLayerFilter
-from .mean_absolute_error import MeanAbsoluteError
-from .sad import SADDataset, make_sad_sample
+"""The papers' synthetic experiments, trainable through mmengine's Runner:
+SAD (PAFU paper 3.2) and multi-scale pattern detection (ACDA paper 3.3).
+
+Datasets generated from a seed, the compared networks (one adaptive layer,
+FCNN, residual FCNN, KPN), the dense-regression model and the metrics.
+"""
+from .centre_detection import CentreDetection
+from .dense_error import DenseError
+from .dense_regressor import DenseRegressor, PAFUDenseRegressor
+from .fcnn import FCNN
+from .kpn import KPN
+from .patterns import (PatternDetectionDataset, make_pattern_sample,
+                       pattern_template)
+from .sad import SADDataset, make_sad_sample, sad_grid
+from .single_layer import SingleLayer
 
 __all__ = [
-    'MeanAbsoluteError', 'SADDataset', 'SingleLayerFilter', 'make_sad_sample'
+    'CentreDetection', 'DenseError', 'DenseRegressor', 'FCNN', 'KPN',
+    'PAFUDenseRegressor', 'PatternDetectionDataset', 'SADDataset',
+    'SingleLayer', 'make_pattern_sample', 'make_sad_sample',
+    'pattern_template', 'sad_grid'
 ]
