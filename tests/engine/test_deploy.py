@@ -8,7 +8,7 @@ from pafu_acda_mm.engine import (AdaptivityRecorder,
                                  count_pafu_selections, pafu_to_conv2d,
                                  single_kernel_units)
 from pafu_acda_mm.layers import PAFU
-from pafu_acda_mm.toy import SingleLayerFilter
+from pafu_acda_mm.toy import PAFUDenseRegressor
 
 
 def _force_kernel(pafu: PAFU, kernel: int) -> None:
@@ -70,8 +70,10 @@ def _the_pafu(model):
 
 
 def test_count_pafu_selections_runs_a_model_on_data_batches():
-    model = SingleLayerFilter(
-        conv_cfg=dict(type='PAFU', num_kernels=2), kernel_size=3).eval()
+    model = PAFUDenseRegressor(
+        network=dict(type='SingleLayer',
+                     conv_cfg=dict(type='PAFU', num_kernels=2),
+                     kernel_size=3)).eval()
     name, pafu = _the_pafu(model)
     _force_kernel(pafu, 1)
     batches = [
@@ -83,14 +85,15 @@ def test_count_pafu_selections_runs_a_model_on_data_batches():
 
 
 def test_deployed_model_config_builds_the_converted_architecture():
-    model_cfg = dict(type='SingleLayerFilter',
-                     conv_cfg=dict(type='PAFU', num_kernels=2),
-                     kernel_size=(3, 5))
+    model_cfg = dict(type='PAFUDenseRegressor',
+                     network=dict(type='SingleLayer',
+                                  conv_cfg=dict(type='PAFU', num_kernels=2),
+                                  kernel_size=(3, 5)))
     name, _ = _the_pafu(MODELS.build(model_cfg))
     model = MODELS.build(
         dict(type='PAFUDeployedModel', model=model_cfg,
              single_kernel_pafus={name: 0}))
-    assert isinstance(model, SingleLayerFilter)
+    assert isinstance(model, PAFUDenseRegressor)
     conv = model.get_submodule(name)
     assert type(conv) is nn.Conv2d and conv.kernel_size == (3, 3)
     assert conv.padding == (1, 1)
