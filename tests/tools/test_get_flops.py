@@ -9,7 +9,7 @@ def test_get_flops_counts_the_pafu_of_the_demo_config(run_tool):
                       'configs/toy/sad_pafu_demo.py', '--shape', '32')
     output = result.stdout + result.stderr
     assert 'Input shape: (1, 3, 32, 32)' in output
-    assert re.search(r'\|\s*model\.conv\s*\|', output)
+    assert re.search(r'\|\s*model\.network\.conv\s*\|', output)
     assert 'Unsupported operator prim::PythonOp' not in output
 
 
