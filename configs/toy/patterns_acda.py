@@ -5,6 +5,9 @@ _base_ = ['./_base_/patterns.py']
 model = dict(
     type='DenseRegressor',
     network=dict(
-        type='SingleLayer', conv_cfg=dict(type='ACDA'), kernel_size=7,
-        in_channels=1, out_channels=1),
+        type='SingleLayer',
+        conv_cfg=dict(type='ACDA'),
+        kernel_size=7,
+        in_channels=1,
+        out_channels=1),
     loss='mse')

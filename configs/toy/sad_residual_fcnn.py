@@ -2,5 +2,4 @@
 _base_ = ['./_base_/sad.py']
 
 model = dict(
-    type='DenseRegressor', network=dict(type='FCNN', residual=True),
-    loss='l1')
+    type='DenseRegressor', network=dict(type='FCNN', residual=True), loss='l1')

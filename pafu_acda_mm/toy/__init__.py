@@ -12,11 +12,12 @@ from .kpn import KPN
 from .patterns import (PatternDetectionDataset, make_pattern_sample,
                        pattern_template)
 from .sad import SADDataset, make_sad_sample, sad_grid
+from .sad_optimal_kernels import SADOptimalPAFUKernels, dirac_kernel
 from .single_layer import SingleLayer
 
 __all__ = [
     'CentreDetection', 'DenseError', 'DenseRegressor', 'FCNN', 'KPN',
     'PAFUDenseRegressor', 'PatternDetectionDataset', 'SADDataset',
-    'SingleLayer', 'make_pattern_sample', 'make_sad_sample',
-    'pattern_template', 'sad_grid'
+    'SADOptimalPAFUKernels', 'SingleLayer', 'dirac_kernel',
+    'make_pattern_sample', 'make_sad_sample', 'pattern_template', 'sad_grid'
 ]

@@ -28,11 +28,12 @@ class CentreDetection(BaseMetric):
         for sample in data_samples:
             detected = sample['pred'] > self.threshold
             centres = sample['target'] > 0.5
-            self.results.append(((detected & centres).sum().item(),
-                                 centres.sum().item(),
-                                 (detected & ~centres).sum().item()))
+            self.results.append(
+                ((detected & centres).sum().item(), centres.sum().item(),
+                 (detected & ~centres).sum().item()))
 
     def compute_metrics(self, results: list) -> dict:
         hits, centres, false_positives = map(sum, zip(*results))
-        return dict(recall=hits / max(centres, 1),
-                    false_positives=false_positives / len(results))
+        return dict(
+            recall=hits / max(centres, 1),
+            false_positives=false_positives / len(results))

@@ -16,8 +16,9 @@ class DenseError(BaseMetric):
     def process(self, data_batch, data_samples) -> None:
         for sample in data_samples:
             error = (sample['pred'] - sample['target']).double()
-            self.results.append((error.abs().sum().item(),
-                                 error.square().sum().item(), error.numel()))
+            self.results.append(
+                (error.abs().sum().item(), error.square().sum().item(),
+                 error.numel()))
 
     def compute_metrics(self, results: list) -> dict:
         abs_total, square_total, count = map(sum, zip(*results))

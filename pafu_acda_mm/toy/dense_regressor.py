@@ -24,7 +24,9 @@ class DenseRegressor(BaseModel):
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
-    def __init__(self, network: dict, loss: str = 'l1',
+    def __init__(self,
+                 network: dict,
+                 loss: str = 'l1',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if loss not in _LOSSES:
@@ -33,7 +35,9 @@ class DenseRegressor(BaseModel):
         self.network = MODELS.build(network)
         self.loss_name = loss
 
-    def forward(self, inputs: torch.Tensor, target: torch.Tensor,
+    def forward(self,
+                inputs: torch.Tensor,
+                target: torch.Tensor,
                 mode: str = 'tensor'):
         """
         Args:
@@ -67,10 +71,7 @@ class DenseRegressor(BaseModel):
             dict[str, Tensor]: One scalar loss.
         """
         out = self.network(inputs)
-        return {
-            f'loss_{self.loss_name}':
-            _LOSSES[self.loss_name](out, target)
-        }
+        return {f'loss_{self.loss_name}': _LOSSES[self.loss_name](out, target)}
 
 
 @MODELS.register_module()

@@ -4,8 +4,11 @@ import torch.nn as nn
 from mmengine.registry import MODELS
 
 
-def conv_relu_stack(in_channels: int, out_channels: int, width: int,
-                    depth: int, kernel_size: int = 3) -> nn.Sequential:
+def conv_relu_stack(in_channels: int,
+                    out_channels: int,
+                    width: int,
+                    depth: int,
+                    kernel_size: int = 3) -> nn.Sequential:
     """``depth`` "same" convolutions with ReLU between them, none after.
 
     Args:
@@ -26,8 +29,8 @@ def conv_relu_stack(in_channels: int, out_channels: int, width: int,
     for index, (cin, cout) in enumerate(zip(channels[:-1], channels[1:])):
         if index:
             layers.append(nn.ReLU(inplace=True))
-        layers.append(nn.Conv2d(cin, cout, kernel_size,
-                                padding=kernel_size // 2))
+        layers.append(
+            nn.Conv2d(cin, cout, kernel_size, padding=kernel_size // 2))
     return nn.Sequential(*layers)
 
 
@@ -46,7 +49,10 @@ class FCNN(nn.Module):
             Default: False.
     """
 
-    def __init__(self, channels: int = 3, width: int = 35, depth: int = 5,
+    def __init__(self,
+                 channels: int = 3,
+                 width: int = 35,
+                 depth: int = 5,
                  residual: bool = False):
         super().__init__()
         self.body = conv_relu_stack(channels, channels, width, depth)

@@ -1,4 +1,5 @@
 """Figures of the toy experiments, written as PNG files (matplotlib, Agg)."""
+import textwrap
 from typing import Dict
 
 import matplotlib
@@ -15,19 +16,21 @@ def _image(tensor: torch.Tensor) -> np.ndarray:
     return array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
 
 
-def _show(axis, tensor: torch.Tensor, title: str, **kwargs) -> None:
+def _show(axis, tensor: torch.Tensor, title: str,
+          **kwargs) -> matplotlib.image.AxesImage:
+    """Draw ``(C, H, W)`` on ``axis`` without ticks; ``kwargs`` go to
+    ``imshow``. Returns the image, for a colorbar."""
     image = _image(tensor)
     if image.ndim == 3:
         image = image.clip(0, 1)
     shown = axis.imshow(image, interpolation='nearest', **kwargs)
-    axis.set_title(title, fontsize=9)
+    axis.set_title('\n'.join(textwrap.wrap(title, 28)), fontsize=9)
     axis.set_xticks([])
     axis.set_yticks([])
     return shown
 
 
-def plot_sad_comparison(path: str, inputs: torch.Tensor,
-                        target: torch.Tensor,
+def plot_sad_comparison(path: str, inputs: torch.Tensor, target: torch.Tensor,
                         outputs: Dict[str, torch.Tensor]) -> None:
     """One SAD image: input, target, and per method its output and error.
 
@@ -47,17 +50,20 @@ def plot_sad_comparison(path: str, inputs: torch.Tensor,
     for column, (name, out) in enumerate(outputs.items()):
         error = (out - target).abs().mean(dim=0, keepdim=True)
         _show(axes[1, column], out, name)
-        shown = _show(axes[2, column], error,
-                      f'|error| {error.mean().item():.4f}', cmap='magma',
-                      vmin=0, vmax=1)
+        shown = _show(
+            axes[2, column],
+            error,
+            f'|error| {error.mean().item():.4f}',
+            cmap='magma',
+            vmin=0,
+            vmax=1)
     figure.colorbar(shown, ax=axes[2, :].tolist(), shrink=0.8)
     figure.savefig(path, dpi=110, bbox_inches='tight')
     plt.close(figure)
 
 
-def plot_pafu_kernels(path: str, inputs: torch.Tensor,
-                      selection: torch.Tensor, kernels: torch.Tensor,
-                      bias: torch.Tensor) -> None:
+def plot_pafu_kernels(path: str, inputs: torch.Tensor, selection: torch.Tensor,
+                      kernels: torch.Tensor, bias: torch.Tensor) -> None:
     """PAFU on SAD: the input, the selected kernel per pixel, the kernels.
 
     Args:
@@ -68,36 +74,44 @@ def plot_pafu_kernels(path: str, inputs: torch.Tensor,
         bias (Tensor): ``(n, C_out)``.
     """
     num_kernels, out_channels, in_channels, size, _ = kernels.shape
-    figure, axes = plt.subplots(1, 2 + num_kernels,
-                                figsize=(3.2 * (2 + num_kernels), 3.4))
+    figure, axes = plt.subplots(
+        1, 2 + num_kernels, figsize=(3.2 * (2 + num_kernels), 3.4))
     _show(axes[0], inputs, 'input')
-    shown = _show(axes[1], selection[None].float(), 'selected kernel',
-                  cmap='viridis', vmin=0, vmax=num_kernels - 1)
-    figure.colorbar(shown, ax=axes[1], shrink=0.8,
-                    ticks=range(num_kernels))
+    shown = _show(
+        axes[1],
+        selection[None].float(),
+        'selected kernel',
+        cmap='viridis',
+        vmin=0,
+        vmax=num_kernels - 1)
+    figure.colorbar(shown, ax=axes[1], shrink=0.8, ticks=range(num_kernels))
     limit = max(kernels.abs().max().item(), 1e-8)
     for index in range(num_kernels):
         # Rows: output channels; columns: input channels; 1-pixel gaps.
-        tiles = torch.full((out_channels * (size + 1) - 1,
-                            in_channels * (size + 1) - 1), float('nan'))
+        tiles = torch.full(
+            (out_channels * (size + 1) - 1, in_channels * (size + 1) - 1),
+            float('nan'))
         for row in range(out_channels):
             for col in range(in_channels):
-                tiles[row * (size + 1):row * (size + 1) + size,
-                      col * (size + 1):col * (size + 1) +
-                      size] = kernels[index, row, col]
+                tiles[row * (size + 1):row * (size + 1) + size, col *
+                      (size + 1):col * (size + 1) + size] = kernels[index, row,
+                                                                    col]
         shown = _show(
-            axes[2 + index], tiles[None],
+            axes[2 + index],
+            tiles[None],
             f'kernel {index}: |W|={kernels[index].norm().item():.3f}, '
             f'|b|={bias[index].norm().item():.3f}',
-            cmap='RdBu_r', vmin=-limit, vmax=limit)
+            cmap='RdBu_r',
+            vmin=-limit,
+            vmax=limit)
     figure.colorbar(shown, ax=axes[2:].tolist(), shrink=0.8)
     figure.savefig(path, dpi=110, bbox_inches='tight')
     plt.close(figure)
 
 
 def plot_pattern_detection(path: str, inputs: torch.Tensor,
-                           target: torch.Tensor,
-                           outputs: Dict[str, torch.Tensor],
+                           target: torch.Tensor, outputs: Dict[str,
+                                                               torch.Tensor],
                            shifted_inputs: torch.Tensor,
                            shifted_outputs: Dict[str, torch.Tensor]) -> None:
     """Pattern detection: maps on the scene and on the shifted scene.
@@ -121,9 +135,19 @@ def plot_pattern_detection(path: str, inputs: torch.Tensor,
     for column, name in enumerate(outputs, start=2):
         out = outputs[name]
         mse = (out - target).square().mean().item()
-        _show(axes[0, column], out, f'{name}: MSE {mse:.2e}', cmap='gray',
-              vmin=0, vmax=1)
-        _show(axes[1, column], shifted_outputs[name], f'{name}, shifted',
-              cmap='gray', vmin=0, vmax=1)
+        _show(
+            axes[0, column],
+            out,
+            f'{name}: MSE {mse:.2e}',
+            cmap='gray',
+            vmin=0,
+            vmax=1)
+        _show(
+            axes[1, column],
+            shifted_outputs[name],
+            f'{name}, shifted',
+            cmap='gray',
+            vmin=0,
+            vmax=1)
     figure.savefig(path, dpi=110, bbox_inches='tight')
     plt.close(figure)

@@ -23,7 +23,10 @@ class KPN(nn.Module):
         kernel_size (int): Odd size of the predicted kernels. Default: 5.
     """
 
-    def __init__(self, channels: int = 3, width: int = 32, depth: int = 5,
+    def __init__(self,
+                 channels: int = 3,
+                 width: int = 32,
+                 depth: int = 5,
                  kernel_size: int = 5):
         super().__init__()
         if kernel_size % 2 == 0:
@@ -43,6 +46,8 @@ class KPN(nn.Module):
         """
         batch, channels, height, width = x.shape
         kernels = self.predictor(x).view(batch, 1, -1, height, width)
-        patches = F.unfold(x, self.kernel_size, padding=self.kernel_size //
-                           2).view(batch, channels, -1, height, width)
+        patches = F.unfold(
+            x, self.kernel_size,
+            padding=self.kernel_size // 2).view(batch, channels, -1, height,
+                                                width)
         return (patches * kernels).sum(dim=2)

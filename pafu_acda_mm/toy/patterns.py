@@ -76,8 +76,8 @@ def make_pattern_sample(rng: np.random.Generator,
     if not all(0 <= s <= margin for s in shift):
         raise ValueError(f'shift must be in [0, {margin}], got {shift}')
     canvas_size = size + margin
-    canvas = (noise_level *
-              rng.random((canvas_size, canvas_size))).astype(np.float32)
+    canvas = (noise_level * rng.random(
+        (canvas_size, canvas_size))).astype(np.float32)
     centres = np.zeros((canvas_size, canvas_size), np.float32)
     occupied = np.zeros((canvas_size, canvas_size), bool)
     for index in range(num_patterns):
@@ -124,8 +124,9 @@ class PatternDetectionDataset(Dataset):
         if 'shift' in sample_cfg:
             sample_cfg['shift'] = tuple(sample_cfg['shift'])
         self.samples = [
-            make_pattern_sample(np.random.default_rng((seed, index)),
-                                **sample_cfg) for index in range(num_samples)
+            make_pattern_sample(
+                np.random.default_rng((seed, index)), **sample_cfg)
+            for index in range(num_samples)
         ]
 
     def __len__(self) -> int:
@@ -133,5 +134,5 @@ class PatternDetectionDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         image, target = self.samples[index]
-        return dict(inputs=torch.from_numpy(image),
-                    target=torch.from_numpy(target))
+        return dict(
+            inputs=torch.from_numpy(image), target=torch.from_numpy(target))

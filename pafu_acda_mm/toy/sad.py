@@ -13,7 +13,8 @@ from torch.utils.data import Dataset
 SQUARE = 5
 
 
-def sad_grid(size: int = 89, grid_size: int = 87,
+def sad_grid(size: int = 89,
+             grid_size: int = 87,
              spacing: int = SQUARE + 1) -> np.ndarray:
     """Candidate black-pixel coordinates along one axis.
 
@@ -104,8 +105,8 @@ class SADDataset(Dataset):
         sad_grid(size, grid_size, spacing)  # validate now, not at access
         self.num_samples = num_samples
         self.seed = seed
-        self.sample_cfg = dict(size=size, grid_size=grid_size,
-                               spacing=spacing, density=density)
+        self.sample_cfg = dict(
+            size=size, grid_size=grid_size, spacing=spacing, density=density)
 
     def __len__(self) -> int:
         return self.num_samples
@@ -115,5 +116,5 @@ class SADDataset(Dataset):
             raise IndexError(index)
         rng = np.random.default_rng((self.seed, index))
         image, target = make_sad_sample(rng, **self.sample_cfg)
-        return dict(inputs=torch.from_numpy(image),
-                    target=torch.from_numpy(target))
+        return dict(
+            inputs=torch.from_numpy(image), target=torch.from_numpy(target))

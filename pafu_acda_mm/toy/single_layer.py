@@ -28,10 +28,14 @@ class SingleLayer(nn.Module):
                  in_channels: int = 3,
                  out_channels: int = 3):
         super().__init__()
-        largest = (kernel_size if isinstance(kernel_size, int) else
-                   max(kernel_size))
-        self.conv = build_conv_layer(conv_cfg, in_channels, out_channels,
-                                     kernel_size, padding=largest // 2)
+        largest = (
+            kernel_size if isinstance(kernel_size, int) else max(kernel_size))
+        self.conv = build_conv_layer(
+            conv_cfg,
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=largest // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """

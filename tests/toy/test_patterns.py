@@ -41,7 +41,8 @@ def test_shift_moves_the_whole_scene_and_keeps_every_pattern():
     for key in ('inputs', 'target'):
         assert torch.equal(moved[key][:, 20:, 20:], scene[key][:, :80, :80])
     assert moved['target'].sum() == scene['target'].sum() == 25
-    assert scene['target'][:, 80:].sum() == scene['target'][..., 80:].sum() == 0
+    assert scene['target'][:, 80:].sum() == scene['target'][...,
+                                                            80:].sum() == 0
     with pytest.raises(ValueError, match='shift'):
         make_pattern_sample(np.random.default_rng(0), shift=(21, 0))
 

@@ -32,12 +32,12 @@ def test_target_is_the_exact_5x5_dilation_and_squares_never_overlap(spacing):
         rows, cols = torch.nonzero(black, as_tuple=True)
         grid = torch.from_numpy(sad_grid(89, 87, spacing))
         assert torch.isin(rows, grid).all() and torch.isin(cols, grid).all()
-        counts = F.conv2d(black[None, None].float(), torch.ones(1, 1, 5, 5),
-                          padding=2)[0, 0]
+        counts = F.conv2d(
+            black[None, None].float(), torch.ones(1, 1, 5, 5), padding=2)[0, 0]
         assert counts.max() == 1  # no pixel in two squares
         dilated = counts > 0
-        assert torch.equal(target[:, dilated], torch.zeros_like(
-            target[:, dilated]))
+        assert torch.equal(target[:, dilated],
+                           torch.zeros_like(target[:, dilated]))
         assert torch.equal(target[:, ~dilated], image[:, ~dilated])
         assert (target == 0).all(dim=0).sum() == 25 * len(rows)
 

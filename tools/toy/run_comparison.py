@@ -28,6 +28,7 @@ from mmengine.logging import print_log
 
 from pafu_acda_mm.engine import AdaptivityRecorder, build_runner
 from pafu_acda_mm.layers import PAFU
+from pafu_acda_mm.toy import dirac_kernel
 from pafu_acda_mm.toy.equivariance import shift_equivariance_error
 from pafu_acda_mm.toy.figures import (plot_pafu_kernels,
                                       plot_pattern_detection,
@@ -35,10 +36,16 @@ from pafu_acda_mm.toy.figures import (plot_pafu_kernels,
 
 CONFIGS = 'configs/toy'
 SAD_METHODS = {
-    'FCNN': 'sad_fcnn.py',
-    'Residual FCNN': 'sad_residual_fcnn.py',
-    'KPN': 'sad_kpn.py',
-    'PAFU': 'sad_pafu.py',
+    'FCNN':
+    'sad_fcnn.py',
+    'Residual FCNN':
+    'sad_residual_fcnn.py',
+    'KPN':
+    'sad_kpn.py',
+    'PAFU':
+    'sad_pafu.py',
+    'PAFU, kernels fixed to Dirac + zero (diagnostic)':
+    'sad_pafu_fixed_kernels.py',
 }
 PATTERN_METHODS = {
     'Conv 7x7': 'patterns_conv.py',
@@ -49,11 +56,13 @@ SHIFT = (20, 20)
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--task', choices=['sad', 'patterns', 'all'],
-                        default='all')
+    parser.add_argument(
+        '--task', choices=['sad', 'patterns', 'all'], default='all')
     parser.add_argument('--work-dir', default='work_dirs/toy_comparison')
     parser.add_argument(
-        '--iters-scale', type=float, default=1.0,
+        '--iters-scale',
+        type=float,
+        default=1.0,
         help='multiply every config\'s max_iters (e.g. 0.1 for a smoke run)')
     return parser.parse_args()
 
@@ -97,8 +106,9 @@ def sad_comparison(work_dir: str, iters_scale: float) -> str:
     ]
     outputs, notes = {}, []
     for name, config in SAD_METHODS.items():
-        runner, metrics, seconds = train(
-            config, osp.join(work_dir, osp.splitext(config)[0]), iters_scale)
+        stem = osp.splitext(config)[0]
+        runner, metrics, seconds = train(config, osp.join(work_dir, stem),
+                                         iters_scale)
         rows.append(f'| {name} | {num_params(runner.model) / 1e3:.1f}K | '
                     f'{metrics["toy/mae"]:.4f} | {metrics["toy/mse"]:.5f} | '
                     f'{runner.iter} | {seconds:.0f} s |')
@@ -107,37 +117,34 @@ def sad_comparison(work_dir: str, iters_scale: float) -> str:
             outputs[name] = runner.model(sample['inputs'][None],
                                          sample['target'][None])[0]
         selections, _ = recorder.pop()
-        pafus = [m for m in runner.model.modules() if isinstance(m, PAFU)]
-        if pafus:
-            notes.append(pafu_kernel_note(pafus[0]))
+        for layer_name, layer_selections in selections.items():
+            pafu = runner.model.get_submodule(layer_name)
+            notes.append(f'{name}: {pafu_kernel_note(pafu)}')
             plot_pafu_kernels(
-                osp.join(work_dir, 'sad_pafu_kernels.png'),
-                sample['inputs'],
-                next(iter(selections.values()))[0][0],
-                pafus[0].kernels.detach().view(
-                    pafus[0].num_kernels, pafus[0].out_channels,
-                    *pafus[0].kernels.shape[1:]),
-                pafus[0].bias.detach().view(pafus[0].num_kernels, -1))
-    plot_sad_comparison(osp.join(work_dir, 'sad_comparison.png'),
-                        sample['inputs'], sample['target'], outputs)
+                osp.join(work_dir, f'{stem}_selection_kernels.png'),
+                sample['inputs'], layer_selections[0][0],
+                per_kernel(pafu.kernels.detach(), pafu.num_kernels),
+                per_kernel(pafu.bias.detach(), pafu.num_kernels))
+    plot_sad_comparison(
+        osp.join(work_dir, 'sad_comparison.png'), sample['inputs'],
+        sample['target'], outputs)
     return '\n'.join(rows + [''] + notes)
+
+
+def per_kernel(tensor: torch.Tensor, num_kernels: int) -> torch.Tensor:
+    """PAFU's kernel-major rows ``(n * C_out, ...)`` as ``(n, C_out, ...)``."""
+    return tensor.view(num_kernels, -1, *tensor.shape[1:])
 
 
 def pafu_kernel_note(pafu: PAFU) -> str:
     """How close each learned PAFU kernel is to a Dirac and to zero."""
-    kernels = pafu.kernels.detach().view(pafu.num_kernels, pafu.out_channels,
-                                         *pafu.kernels.shape[1:])
-    dirac = torch.zeros_like(kernels[0])
-    centre = pafu.kernel_size[0] // 2
-    for channel in range(min(dirac.shape[:2])):
-        dirac[channel, channel, centre, centre] = 1
-    bias = pafu.bias.detach().view(pafu.num_kernels, -1)
-    parts = [
-        f'kernel {n}: ||W - Dirac|| = {(kernels[n] - dirac).norm():.3f}, '
+    kernels = per_kernel(pafu.kernels.detach(), pafu.num_kernels)
+    bias = per_kernel(pafu.bias.detach(), pafu.num_kernels)
+    dirac = dirac_kernel(pafu)
+    return 'kernels (Frobenius norms) ' + '; '.join(
+        f'{n}: ||W - Dirac|| = {(kernels[n] - dirac).norm():.3f}, '
         f'||W|| = {kernels[n].norm():.3f}, ||b|| = {bias[n].norm():.3f}'
-        for n in range(pafu.num_kernels)
-    ]
-    return 'PAFU kernels (Frobenius norms): ' + '; '.join(parts) + '.'
+        for n in range(pafu.num_kernels)) + '.'
 
 
 def pattern_comparison(work_dir: str, iters_scale: float) -> str:
@@ -152,7 +159,8 @@ def pattern_comparison(work_dir: str, iters_scale: float) -> str:
     outputs, shifted_outputs = {}, {}
     for name, config in PATTERN_METHODS.items():
         runner, metrics, seconds = train(
-            config, osp.join(work_dir, osp.splitext(config)[0]), iters_scale)
+            config, osp.join(work_dir,
+                             osp.splitext(config)[0]), iters_scale)
         scene = runner.train_dataloader.dataset[0]
         shifted = runner.val_dataloader.dataset[0]
         with torch.no_grad():
@@ -161,15 +169,14 @@ def pattern_comparison(work_dir: str, iters_scale: float) -> str:
             shifted_outputs[name] = runner.model(shifted['inputs'][None],
                                                  shifted['target'][None])[0]
         # Receptive field: the 7x7 filter, plus the ACDA generator's 3x3.
-        error = shift_equivariance_error(outputs[name], shifted_outputs[name],
-                                         SHIFT, margin=4)
+        error = shift_equivariance_error(
+            outputs[name], shifted_outputs[name], SHIFT, margin=4)
         train_mse = (outputs[name] - scene['target']).square().mean()
-        rows.append(
-            f'| {name} | {num_params(runner.model) / 1e3:.2f}K | '
-            f'{train_mse:.2e} | {metrics["toy/mse"]:.2e} | '
-            f'{metrics["toy/recall"]:.2f} | '
-            f'{metrics["toy/false_positives"]:.0f} | {error:.1e} | '
-            f'{runner.iter} | {seconds:.0f} s |')
+        rows.append(f'| {name} | {num_params(runner.model) / 1e3:.2f}K | '
+                    f'{train_mse:.2e} | {metrics["toy/mse"]:.2e} | '
+                    f'{metrics["toy/recall"]:.2f} | '
+                    f'{metrics["toy/false_positives"]:.0f} | {error:.1e} | '
+                    f'{runner.iter} | {seconds:.0f} s |')
     plot_pattern_detection(
         osp.join(work_dir, 'patterns_detection.png'), scene['inputs'],
         scene['target'], outputs, shifted['inputs'], shifted_outputs)
@@ -190,8 +197,8 @@ def main():
     path = osp.join(args.work_dir, 'results.md')
     with open(path, 'w') as file:
         file.write(report)
-    print_log(f'results and figures written to {args.work_dir}',
-              logger='current')
+    print_log(
+        f'results and figures written to {args.work_dir}', logger='current')
     print(report)
 
 

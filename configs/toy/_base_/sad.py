@@ -1,18 +1,18 @@
 # Spatially Adaptive Dataset (PAFU paper 3.2): 89x89 colour noise, black
 # pixels on a grid; target: every black pixel dilated to a 5x5 black square.
-# Generated from seeds: training and validation sets are independent. The
-# task is local (5x5), so training uses 41x41 SAD images (the same grid
-# spacing and density) to save CPU time; validation uses the paper's 89x89.
+# Generated from seeds: training and validation sets are independent. Every
+# method gets the same budget: 1000 iterations of 2 images (about a minute
+# on a laptop CPU for the 35K-parameter CNNs). Smaller training images would
+# be cheaper but give zero padding (which looks like black pixels) a large
+# share of the pixels: it confuses every method's black-pixel detection.
 _base_ = ['./toy_runtime.py']
 
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=2,
     num_workers=0,
     collate_fn=dict(type='default_collate'),
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='SADDataset', num_samples=4000, seed=0, size=41,
-        grid_size=39))
+    dataset=dict(type='SADDataset', num_samples=2000, seed=0))
 val_dataloader = dict(
     batch_size=8,
     num_workers=0,
@@ -21,5 +21,5 @@ val_dataloader = dict(
     dataset=dict(type='SADDataset', num_samples=16, seed=1))
 val_evaluator = dict(type='DenseError')
 
-optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+train_cfg = dict(max_iters=1000, val_interval=1000)
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))

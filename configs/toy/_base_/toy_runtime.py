@@ -10,8 +10,8 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=-1, save_last=True,
-                    by_epoch=False),
+    checkpoint=dict(
+        type='CheckpointHook', interval=-1, save_last=True, by_epoch=False),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

@@ -1,0 +1,27 @@
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from pafu_acda_mm.engine import build_runner
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _train(config: str, work_dir: Path, iters: int):
+    """Train ``configs/toy/<config>`` for ``iters`` iterations through the
+    Runner; return the runner and its final validation metrics."""
+    cfg = Config.fromfile(REPO / 'configs' / 'toy' / config)
+    cfg.launcher = 'none'
+    cfg.work_dir = str(work_dir)
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
+    cfg.default_hooks.checkpoint.save_last = False
+    runner = build_runner(cfg)
+    runner.train()
+    return runner, runner.val()
+
+
+@pytest.fixture
+def train_toy():
+    """``train_toy(config, work_dir, iters) -> (runner, metrics)``."""
+    return _train
