@@ -3,7 +3,7 @@
 Uniform colour noise in (0, 1] with black pixels on a grid; the target
 dilates every black pixel to a black 5x5 square and leaves all other pixels
 unchanged. The optimal filter bank is a Dirac and a zero kernel, chosen per
-pixel, which no spatially shared convolution can express.
+pixel, which no single spatially shared convolution can express.
 """
 import numpy as np
 import torch

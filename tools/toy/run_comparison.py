@@ -34,7 +34,8 @@ from pafu_acda_mm.toy.figures import (plot_pafu_kernels,
                                       plot_pattern_detection,
                                       plot_sad_comparison)
 
-CONFIGS = 'configs/toy'
+CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs',
+                   'toy')
 SAD_METHODS = {
     'FCNN':
     'sad_fcnn.py',
