@@ -30,6 +30,11 @@ def _show(axis, tensor: torch.Tensor, title: str,
     return shown
 
 
+def _save(figure: plt.Figure, path: str) -> None:
+    figure.savefig(path, dpi=110, bbox_inches='tight')
+    plt.close(figure)
+
+
 def plot_sad_comparison(path: str, inputs: torch.Tensor, target: torch.Tensor,
                         outputs: Dict[str, torch.Tensor]) -> None:
     """One SAD image: input, target, and per method its output and error.
@@ -58,8 +63,7 @@ def plot_sad_comparison(path: str, inputs: torch.Tensor, target: torch.Tensor,
             vmin=0,
             vmax=1)
     figure.colorbar(shown, ax=axes[2, :].tolist(), shrink=0.8)
-    figure.savefig(path, dpi=110, bbox_inches='tight')
-    plt.close(figure)
+    _save(figure, path)
 
 
 def plot_pafu_kernels(path: str, inputs: torch.Tensor, selection: torch.Tensor,
@@ -105,8 +109,7 @@ def plot_pafu_kernels(path: str, inputs: torch.Tensor, selection: torch.Tensor,
             vmin=-limit,
             vmax=limit)
     figure.colorbar(shown, ax=axes[2:].tolist(), shrink=0.8)
-    figure.savefig(path, dpi=110, bbox_inches='tight')
-    plt.close(figure)
+    _save(figure, path)
 
 
 def plot_pattern_detection(path: str, inputs: torch.Tensor,
@@ -149,5 +152,4 @@ def plot_pattern_detection(path: str, inputs: torch.Tensor,
             cmap='gray',
             vmin=0,
             vmax=1)
-    figure.savefig(path, dpi=110, bbox_inches='tight')
-    plt.close(figure)
+    _save(figure, path)
