@@ -7,9 +7,10 @@ PYTHON := .venv/bin/python
 env:
 	bash tools/setup_env.sh
 
-# The main job: train a PAFU on the SAD toy task through mmengine's Runner.
+# The main job: the papers' synthetic experiments (SAD, pattern detection),
+# every method trained through mmengine's Runner; prints the results table.
 demo: env
-	$(PYTHON) tools/train.py configs/toy/sad_pafu_demo.py --work-dir work_dirs/sad_pafu_demo
+	$(PYTHON) tools/toy/run_comparison.py
 
 test: env
 	$(PYTHON) -m pytest tests
