@@ -20,7 +20,8 @@ def straight_through_gumbel_softmax(logits: torch.Tensor,
 
     Args:
         logits (Tensor): Unnormalised scores, e.g. ``(B, n, H, W)``.
-        tau (float): Softmax temperature (> 0). Lower is closer to argmax.
+        tau (float): Softmax temperature (> 0) of the backward surrogate;
+            the forward is always the exact argmax of the noisy scores.
             Default: 1.0.
         dim (int): The dimension to select over. Default: 1.
         sample (bool): Add Gumbel noise (training). Without it the selection
