@@ -168,34 +168,34 @@ class _SelectedConv2d(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, weight, bias, index = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conv_args
-        num_kernels = ctx.num_kernels
         need_x, need_weight, need_bias, need_selection = (
             ctx.needs_input_grad[:4])
-        grad_x = grad_weight = grad_bias = grad_selection = None
-
+        windows = _Windows(x, index, weight.shape[-1], stride, padding,
+                           dilation, groups)
+        # (B * H_out * W_out, C_out), pixel-major like the windows.
+        grad_rows = grad_out.permute(0, 2, 3, 1).reshape(-1, grad_out.shape[1])
+        grad_selection = None
         if need_selection:
-            grad_selection = _selection_grad(x, weight, bias, grad_out,
-                                             num_kernels, stride, padding,
-                                             dilation, groups)
-        if need_x or need_weight or need_bias:
-            grad_x, grad_weight, grad_bias = _selected_grads(
-                x, weight, bias, index, grad_out, stride, padding, dilation,
-                groups, need_x, need_weight, need_bias)
+            grad_selection = _selection_grad(windows, weight, bias, grad_rows,
+                                             ctx.num_kernels, stride,
+                                             dilation, index.shape)
+        grad_x, grad_weight, grad_bias = _selected_grads(
+            windows, weight, bias, grad_rows, need_x, need_weight, need_bias)
         return (grad_x, grad_weight, grad_bias, grad_selection, None, None,
                 None, None)
 
 
-def _selected_grads(x, weight, bias, index, grad_out, stride, padding,
-                    dilation, groups, need_x, need_weight, need_bias):
+def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
+                    need_weight, need_bias):
     """``dx``, ``dW``, ``db`` through the selected kernels only."""
-    windows = _Windows(x, index, weight.shape[-1], stride, padding, dilation,
-                       groups)
-    out_channels = grad_out.shape[1]
-    grad_rows = grad_out.permute(0, 2, 3, 1).reshape(-1, out_channels)
+    groups = windows.groups
+    out_channels = grad_rows.shape[1]
     grad_padded = torch.zeros_like(windows.rows) if need_x else None
     grad_weight = torch.zeros_like(weight) if need_weight else None
     grad_bias = (
         torch.zeros_like(bias) if need_bias and bias is not None else None)
+    if grad_padded is None and grad_weight is None and grad_bias is None:
+        return None, None, None
     matrix, matrix_kernel = None, None
     for kernel, pixels in windows.chunks():
         grad_pixels = grad_rows.index_select(0, pixels)
@@ -219,26 +219,33 @@ def _selected_grads(x, weight, bias, index, grad_out, stride, padding,
     return grad_x, grad_weight, grad_bias
 
 
-def _selection_grad(x, weight, bias, grad_out, num_kernels, stride, padding,
-                    dilation, groups) -> torch.Tensor:
-    """``<dL/dy, W_n * x + b_n>`` at every pixel, ``(B, n, H_out, W_out)``."""
-    out_channels = grad_out.shape[1]
+def _selection_grad(windows: _Windows, weight, bias, grad_rows, num_kernels,
+                    stride, dilation, out_shape) -> torch.Tensor:
+    """``<dL/dy, W_n * x + b_n>`` at every pixel, ``(B, n, H_out, W_out)``.
+
+    The responses are convolutions of the already padded channels-last input
+    (oneDNN's faster layout on CPU), a few kernels at a time.
+    """
+    groups = windows.groups
+    out_channels = grad_rows.shape[1]
+    padded = windows.rows.view(windows.padded_shape).permute(0, 3, 1, 2)
     per_chunk = min(num_kernels, _RESPONSE_CHUNK_OUTPUTS)
-    grad_groups = grad_out.reshape(grad_out.shape[0], groups, 1, -1,
-                                   *grad_out.shape[-2:])
+    # (B, H_out, W_out, g, 1, C_out / g) against responses laid out
+    # (B, H_out, W_out, g, count, C_out / g).
+    grad_groups = grad_rows.view(*out_shape, groups, 1, -1)
     grads = []
     for first in range(0, num_kernels, per_chunk):
         count = min(per_chunk, num_kernels - first)
         rows = slice(first * out_channels, (first + count) * out_channels)
         chunk_bias = None if bias is None else conv_layout(
             bias[rows], count, groups)
-        responses = F.conv2d(x, conv_layout(weight[rows], count, groups),
-                             chunk_bias, stride, padding, dilation, groups)
-        responses = responses.view(x.shape[0], groups, count, -1,
-                                   *responses.shape[-2:])
+        responses = F.conv2d(padded, conv_layout(weight[rows], count, groups),
+                             chunk_bias, stride, 0, dilation, groups)
+        responses = responses.permute(0, 2, 3, 1).reshape(
+            *out_shape, groups, count, -1)
         # In place on the transient: no second copy of the responses.
-        grads.append(responses.mul_(grad_groups).sum(dim=(1, 3)))
-    return torch.cat(grads, dim=1)
+        grads.append(responses.mul_(grad_groups).sum(dim=(3, 5)))
+    return torch.cat(grads, dim=-1).permute(0, 3, 1, 2)
 
 
 def selected_conv2d(x: torch.Tensor,
