@@ -11,7 +11,8 @@ split='train', ...)``.
 Layouts are known by class name (and apply to subclasses), so this module
 imports no codebase: mmpretrain's ``CIFAR10``/``CIFAR100`` and
 ``ImageNet``/``CustomDataset``, mmseg's ``BaseSegDataset`` family
-(``ADE20KDataset``). Other datasets get the ``data_root`` check only.
+(``ADE20KDataset``), mmagic's ``BasicImageDataset`` (paired restoration
+data). Other datasets get the ``data_root`` check only.
 """
 from typing import Callable, Dict, List, Tuple
 
@@ -53,6 +54,24 @@ def _segmentation_layout(dataset_cls, cfg: dict) -> Tuple[List[str], str]:
         'labels 0-150 with 0 = other)')
 
 
+def _paired_image_layout(dataset_cls, cfg: dict) -> Tuple[List[str], str]:
+    prefix = cfg.get('data_prefix') or {}
+    templates = cfg.get('filename_tmpl') or {}
+    ann_file = cfg.get('ann_file')
+    lines = [
+        f'  {folder}/{templates.get(key, "{}").format("<name>")}<ext>: the '
+        f'{key!r} images' for key, folder in prefix.items()
+    ]
+    if ann_file:
+        lines.append(f'  {ann_file}: the "<name><ext>" to use, one per line '
+                     '(further columns ignored)')
+    else:
+        search_key = cfg.get('search_key') or next(iter(prefix), None)
+        lines.append(f'  (the <name>s: every image in {prefix.get(search_key)})')
+    required = [*prefix.values(), *([ann_file] if ann_file else [])]
+    return required, '\n'.join(lines)
+
+
 # Class name (of the dataset or a base class) -> a function of the dataset
 # class and its config giving the paths it needs, relative to data_root, and
 # the layout to describe.
@@ -60,6 +79,7 @@ DATASET_LAYOUTS: Dict[str, Callable] = {
     'CIFAR10': _cifar_layout,
     'CustomDataset': _image_folder_layout,
     'BaseSegDataset': _segmentation_layout,
+    'BasicImageDataset': _paired_image_layout,
 }
 
 
