@@ -35,9 +35,9 @@ def acda_conv2d(x: torch.Tensor,
     """Apply the per-pixel filters ``K_ij = A . (alpha_ij psi)`` to ``x``.
 
     The atom convolution never materialises atoms or unfolds ``x``: since
-    ``D_ij = alpha_ij psi`` is linear in fixed bases, each scale is one
-    depthwise convolution of ``x`` with its bases at their native size, then
-    a per-pixel ``(C_in x m') @ (m' x m)`` product with the coefficients,
+    ``D_ij = alpha_ij psi`` is linear in fixed bases, each basis is one
+    depthwise convolution of ``x`` at the basis' native size, then
+    a per-pixel ``(m x m') @ (m' x C_in)`` product with the coefficients,
     summed over scales. The coefficient convolution ``A`` is a 1x1 conv.
 
     Args:
@@ -70,7 +70,7 @@ def acda_conv2d(x: torch.Tensor,
     # (N, m, S*m') viewed from channels-last coefficients, N = B*H_out*W_out.
     alpha = coeffs.permute(0, 2, 3, 1).reshape(-1, num_atoms, num_bases)
 
-    atom_out = None
+    atom_out = None  # (N, m, C_in)
     first = 0
     for scale_bases in bases:
         count, size = scale_bases.shape[0], scale_bases.shape[-1]
@@ -78,16 +78,20 @@ def acda_conv2d(x: torch.Tensor,
         scale_padding = tuple(p - d * ((kernel_size - size) // 2)
                               for p, d in zip(padding, dilation))
         x_in, scale_padding = _pad_or_crop(x_cl, scale_padding)
-        depthwise = scale_bases.to(x.dtype).unsqueeze(1).repeat(
-            in_channels, 1, 1, 1)
-        responses = F.conv2d(x_in, depthwise, None, stride, scale_padding,
-                             dilation, in_channels)
-        # (B, C*m', H_out, W_out) channels-last -> (N, C, m'), a free view.
-        responses = responses.permute(0, 2, 3, 1).reshape(
-            -1, in_channels, count)
-        scale_alpha = alpha[:, :, first:first + count].transpose(1, 2)
-        atom_out = (torch.bmm(responses, scale_alpha) if atom_out is None else
-                    torch.baddbmm(atom_out, responses, scale_alpha))
+        # One depthwise conv per basis: oneDNN's depthwise kernels (and
+        # their backward, 3x faster here) need a channel multiplier of 1.
+        responses = torch.stack([
+            F.conv2d(x_in,
+                     basis.expand(in_channels, 1, size, size).contiguous(),
+                     None, stride, scale_padding, dilation,
+                     in_channels).permute(0, 2, 3, 1)
+            for basis in scale_bases.to(x.dtype).unsqueeze(1)
+        ], dim=-2).view(-1, count, in_channels)  # (N, m', C_in)
+        # (N, m, m') @ (N, m', C_in): long rows keep the batched GEMMs
+        # efficient (3x faster than (N, C_in, m') @ (N, m', m)).
+        scale_alpha = alpha[:, :, first:first + count]
+        atom_out = (torch.bmm(scale_alpha, responses) if atom_out is None else
+                    torch.baddbmm(atom_out, scale_alpha, responses))
         first += count
 
     # The 1x1 coefficient conv as a (grouped) matmul on the channels-last
@@ -95,9 +99,10 @@ def acda_conv2d(x: torch.Tensor,
     # contiguous buckets then copy every step.
     out_channels = weight.shape[0]
     out = torch.einsum(
-        'ngi,goi->ngo', atom_out.view(-1, groups, in_channels * num_atoms //
-                                      groups),
-        weight.view(groups, out_channels // groups, -1))
+        'nagi,goia->ngo',
+        atom_out.view(-1, num_atoms, groups, in_channels // groups),
+        weight.view(groups, out_channels // groups, in_channels // groups,
+                    num_atoms))
     out = out.reshape(batch, out_h, out_w, out_channels).permute(0, 3, 1, 2)
     if bias is not None:
         out = out + bias.to(out.dtype).view(1, -1, 1, 1)
