@@ -2,7 +2,6 @@
 from typing import Dict, List, Optional
 
 import torch
-
 from mmagic.models import BaseEditModel
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample

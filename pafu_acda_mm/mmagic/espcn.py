@@ -3,10 +3,9 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmagic.registry import MODELS
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
-
-from mmagic.registry import MODELS
 
 
 def check_upscale_factor(upscale_factor) -> None:

@@ -3,11 +3,11 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+from mmagic.models.archs import SpatialTemporalEnsemble
+from mmagic.registry import MODELS
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 
-from mmagic.models.archs import SpatialTemporalEnsemble
-from mmagic.registry import MODELS
 from .espcn import check_upscale_factor
 
 
@@ -49,6 +49,8 @@ class LinearPAFUSRNet(BaseModule):
                 f'self_ensemble must be a bool, got {self_ensemble!r}')
         self.upscale_factor = upscale_factor
         self.self_ensemble = self_ensemble
+        largest = (kernel_size
+                   if isinstance(kernel_size, int) else max(kernel_size))
         # linear: no bias; 'same' padding of the largest support
         self.pafu = build_conv_layer(
             dict(type='PAFU', num_kernels=16)
@@ -56,8 +58,7 @@ class LinearPAFUSRNet(BaseModule):
             in_channels,
             in_channels * upscale_factor**2,
             kernel_size,
-            padding=max(kernel_size if isinstance(kernel_size, Sequence) else
-                        (kernel_size, )) // 2,
+            padding=largest // 2,
             bias=False)
         self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
         self.ensemble = SpatialTemporalEnsemble(is_temporal_ensemble=False)
