@@ -4,21 +4,17 @@ the config's test pipeline, data preprocessor and evaluator scores exactly
 the PSNR/SSIM that mmagic's metric functions give on the PNG files
 themselves. Reading BGR as RGB (the Y channel weighs channels unequally) or
 [0, 1] as [0, 255] would change the numbers."""
-from pathlib import Path
-
 import mmcv
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from config_e2e import REPO
+from mmagic.evaluation.metrics.psnr import psnr
+from mmagic.evaluation.metrics.ssim import ssim
 from mmengine.config import Config
 from mmengine.runner import Runner
 from restoration_datasets import write_realsr, write_sidd
-
-from mmagic.evaluation.metrics.psnr import psnr
-from mmagic.evaluation.metrics.ssim import ssim
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _bicubic(image, scale: int):
