@@ -63,7 +63,8 @@ def _log(result: subprocess.CompletedProcess) -> str:
 def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
                    pythonpath: Sequence[Path] = ()) -> TrainTestRun:
     """Train ``config`` with ``cfg_options``, then test its last checkpoint
-    with the same options.
+    with the same options and the training dataset replaced by a bad value
+    (testing must not build it).
 
     Args:
         config (str): Path relative to the repository root.
@@ -78,9 +79,11 @@ def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
         run_tool('tools/train.py', config, '--work-dir', work_dir,
                  '--cfg-options', *cfg_options, pythonpath=pythonpath))
     checkpoint = Path((work_dir / 'last_checkpoint').read_text().strip())
+    # Testing must not touch the training data.
     test_log = _log(
         run_tool('tools/test.py', config, checkpoint, '--work-dir',
                  work_dir / 'test', '--cfg-options', *cfg_options,
+                 'train_dataloader.dataset=/nonexistent/training/data',
                  pythonpath=pythonpath))
     return TrainTestRun(train_log, test_log, checkpoint)
 

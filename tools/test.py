@@ -10,6 +10,7 @@ import argparse
 from mmengine.evaluator import DumpResults
 
 from pafu_acda_mm.engine import (add_runner_arguments, build_runner,
+                                 drop_training,
                                  enable_result_visualization,
                                  enable_test_time_augmentation,
                                  load_run_config)
@@ -41,6 +42,7 @@ def main():
             f'--out must end with .pkl or .pickle, got {args.out!r}')
     cfg = load_run_config(args)
     cfg.load_from = args.checkpoint
+    drop_training(cfg)
     if args.show_dir is not None:
         enable_result_visualization(cfg, args.show_dir)
     if args.tta:

@@ -94,6 +94,23 @@ def build_runner(cfg: Config) -> Runner:
 SHOW_DIR_SCOPES = ('mmseg', 'mmpretrain', 'mmagic')
 
 
+def drop_training(cfg: Config) -> None:
+    """Remove the training loop from a config used only for testing.
+
+    A test needs no training data, but mmagic's ``BasicVisualizationHook``
+    reads ``runner.iter``, which builds the training loop and its dataset
+    when the config has one: testing would fail without the training set.
+    Without ``train_dataloader``, ``train_cfg`` and ``optim_wrapper``, the
+    Runner's ``iter`` is 0 and nothing of training is built.
+
+    Args:
+        cfg (Config): Modified in place.
+    """
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler'):
+        cfg[key] = None
+
+
 def enable_test_time_augmentation(cfg: Config) -> None:
     """Test with the config's ``tta_pipeline`` and ``tta_model`` wrapping its
     model, as upstream ``tools/test.py --tta`` (mmseg's multi-scale + flip

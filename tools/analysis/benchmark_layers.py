@@ -4,12 +4,18 @@ For each shape, every formulation is timed in interleaved rounds (medians),
 so the ratios share the machine's state; peak training memory is measured in
 a fresh process per formulation (CPU: peak RSS beyond inputs and parameters;
 CUDA: ``max_memory_allocated``). Also prints the MAC count of each layer and
-its ratio to the layer's limit. Timings are noisy on shared machines: compare
-ratios from one run, never absolute numbers across runs.
+its ratio to the layer's limit. Formulations: the layer, the obvious one
+(``pafu_plain``, ``acda_unfold``), and for PAFU the ``nn.Conv2d`` that deploy
+conversion makes of a unit that picks one kernel (``pafu_deployed``).
+Timings are noisy on shared machines: compare ratios from one run, never
+absolute numbers across runs; ``--clock cpu`` with ``OMP_NUM_THREADS=1``
+times CPU work, which other processes disturb far less than wall time.
 
 Example::
 
     .venv/bin/python tools/analysis/benchmark_layers.py --shapes p64 a128
+    OMP_NUM_THREADS=1 .venv/bin/python tools/analysis/benchmark_layers.py \
+        --clock cpu
     .venv/bin/python tools/analysis/benchmark_layers.py --device cuda --compile
 """
 import argparse
@@ -26,6 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from pafu_acda_mm.engine import pafu_to_conv2d
 from pafu_acda_mm.layers import ACDA, PAFU, straight_through_gumbel_softmax
 
 # name: (batch, in, out, size, num_kernels, kernel_size)
@@ -96,6 +103,8 @@ def build(name: str, shape: str) -> nn.Module:
         if name == 'conv':
             return nn.Conv2d(cin, cout, k, padding=k // 2)
         pafu = PAFU(cin, cout, k, padding=k // 2, num_kernels=num_kernels)
+        if name == 'pafu_deployed':  # a unit that picks one kernel
+            return pafu_to_conv2d(pafu, kernel=0)
         return {'pafu': pafu, 'pafu_plain': PlainPAFU(pafu)}[name]
     _, channels, _, k = ACDA_SHAPES[shape]
     if name == 'conv':
@@ -113,7 +122,8 @@ def make_input(shape: str, device: str) -> torch.Tensor:
 
 
 def formulations(shape: str):
-    return (['conv', 'pafu', 'pafu_plain'] if shape in PAFU_SHAPES else
+    return (['conv', 'pafu', 'pafu_plain', 'pafu_deployed']
+            if shape in PAFU_SHAPES else
             ['conv', 'acda', 'acda_unfold'])
 
 
@@ -134,15 +144,41 @@ def step(module: nn.Module, x: torch.Tensor, train: bool) -> Callable:
     return run
 
 
-def time_interleaved(runs: Dict[str, Callable], repeats: int) -> dict:
-    for run in runs.values():  # warm up (and compile)
+# --clock choices: wall time, or this process's CPU time (all threads), which
+# other processes on a shared machine disturb far less.
+CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
+
+
+def add_clock_argument(parser: argparse.ArgumentParser) -> None:
+    """``--clock {wall,cpu}`` (default wall); see :data:`CLOCKS`."""
+    parser.add_argument(
+        '--clock', default='wall', choices=list(CLOCKS),
+        help='wall time, or process CPU time (CPU only: robust on a shared '
+        'machine, use with OMP_NUM_THREADS set)')
+
+
+def check_device_and_clock(parser: argparse.ArgumentParser, args) -> None:
+    """Exit with a usage error for CUDA without a GPU or timed by CPU time."""
+    if args.device == 'cuda' and args.clock == 'cpu':
+        parser.error('--clock cpu does not time CUDA kernels; use --clock '
+                     'wall with --device cuda')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: CUDA is not available here')
+
+
+def time_interleaved(runs: Dict[str, Callable], repeats: int,
+                     clock: str = 'wall') -> dict:
+    """Median seconds per run of each closure, runs interleaved, after one
+    warm-up run each (which also compiles)."""
+    now = CLOCKS[clock]
+    for run in runs.values():
         run()
     samples = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            start = time.perf_counter()
+            start = now()
             run()
-            samples[name].append(time.perf_counter() - start)
+            samples[name].append(now() - start)
     return {name: statistics.median(t) for name, t in samples.items()}
 
 
@@ -165,7 +201,7 @@ def peak_training_memory(name: str, shape: str, device: str,
     """
     module = build(name, shape).to(device)
     if compile_model:
-        module = torch.compile(module)
+        module = torch.compile(module, dynamic=False)
     x = make_input(shape, device)
     run = step(module, x, train=True)
     run()  # warm up: libraries, compilation, gradient buffers
@@ -232,9 +268,9 @@ def main():
                         help='also time the layers under torch.compile')
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the (slow) per-process memory peaks')
+    add_clock_argument(parser)
     args = parser.parse_args()
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        parser.error('--device cuda: CUDA is not available here')
+    check_device_and_clock(parser, args)
 
     print('| shape | layer | fwd vs conv | train vs conv | train mem vs '
           'conv | MACs vs conv | train limit |')
@@ -245,12 +281,13 @@ def main():
         modules = {n: build(n, shape).to(args.device) for n in names}
         if args.compile:
             layer = names[1]
+            # Static shapes: each shape compiles on its own.
             modules[layer + '_compiled'] = torch.compile(
-                build(layer, shape).to(args.device))
+                build(layer, shape).to(args.device), dynamic=False)
         times = {}
         for train in (False, True):
             runs = {n: step(m, x, train) for n, m in modules.items()}
-            times[train] = time_interleaved(runs, args.repeats)
+            times[train] = time_interleaved(runs, args.repeats, args.clock)
         memory = {}
         if not args.no_memory:
             for name in modules:
