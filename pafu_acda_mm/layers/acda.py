@@ -7,8 +7,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .conv_geometry import Conv2dGeometry
-from .fourier_bessel import (fourier_bessel_bases,
-                             multiscale_fourier_bessel_bases)
+from .fourier_bessel import fourier_bessel_bases
 from .pixel_predictor import PixelPredictor
 
 
@@ -111,53 +110,6 @@ def acda_conv2d(x: torch.Tensor,
     return out.contiguous(memory_format=memory_format)
 
 
-def acda_conv2d_taps(x: torch.Tensor,
-                     coeffs: torch.Tensor,
-                     bases: Sequence[torch.Tensor],
-                     weight: torch.Tensor,
-                     bias: Optional[torch.Tensor] = None,
-                     stride: Tuple[int, int] = (1, 1),
-                     padding: Tuple[int, int] = (0, 0),
-                     dilation: Tuple[int, int] = (1, 1),
-                     groups: int = 1,
-                     taps: Optional[Sequence[int]] = None) -> torch.Tensor:
-    """:func:`acda_conv2d` as a shift-and-accumulate over the filter taps.
-
-    Builds the per-pixel atoms ``(B, m, k * k, H_out, W_out)`` and adds one
-    shifted input window per tap. Slow in eager mode (one full-size temporary
-    per tap), but ``torch.compile`` fuses forward and backward into single
-    loops, where it beats the depthwise formulation; :class:`ACDA` uses it
-    only while being compiled. Same arguments and result as
-    :func:`acda_conv2d`, plus:
-
-    Args:
-        taps (Sequence[int], optional): Flat indices ``u * k + v`` of the taps
-            where any basis is non-zero (the disc's corners are all zero).
-            Default: all ``k * k``.
-    """
-    batch, in_channels = x.shape[:2]
-    out_h, out_w = coeffs.shape[-2:]
-    kernel_size = max(b.shape[-1] for b in bases)
-    full = torch.cat([
-        F.pad(b, [(kernel_size - b.shape[-1]) // 2] * 4) for b in bases
-    ]).to(x.dtype).flatten(1)  # (S*m', k*k)
-    num_atoms = coeffs.shape[1] // full.shape[0]
-    atoms = torch.einsum(
-        'bkhw,kt->bthw',
-        coeffs.reshape(batch * num_atoms, -1, out_h, out_w), full).view(
-            batch, num_atoms, -1, out_h, out_w)
-    padded = F.pad(x, [padding[1], padding[1], padding[0], padding[0]])
-    atom_out = 0
-    for tap in (range(kernel_size**2) if taps is None else taps):
-        row = tap // kernel_size * dilation[0]
-        col = tap % kernel_size * dilation[1]
-        window = padded[:, :, row:row + (out_h - 1) * stride[0] + 1:stride[0],
-                        col:col + (out_w - 1) * stride[1] + 1:stride[1]]
-        atom_out = atom_out + window[:, :, None] * atoms[:, None, :, tap]
-    atom_out = atom_out.reshape(batch, in_channels * num_atoms, out_h, out_w)
-    return F.conv2d(atom_out, weight, bias, groups=groups)
-
-
 def _square_kernel_size(kernel_size) -> int:
     if (isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 2
             and kernel_size[0] == kernel_size[1]):
@@ -238,12 +190,6 @@ class ACDA(Conv2dGeometry):
                 f'fb_bases_{index}',
                 fourier_bessel_bases(scale, num_bases).float(),
                 persistent=False)
-        # Static python list: branching on tensors would break compilation.
-        self.nonzero_taps = [
-            tap for tap, used in enumerate(
-                multiscale_fourier_bessel_bases(scales, num_bases).abs().sum(
-                    0).flatten() > 0) if used
-        ]
         total_bases = len(scales) * num_bases
         self.atom_generator = PixelPredictor(
             in_channels, num_atoms * total_bases,
@@ -278,11 +224,9 @@ class ACDA(Conv2dGeometry):
         """
         coeffs = self.atom_generator(x, self.kernel_size, self.stride,
                                      self.padding, self.dilation)
-        args = (x, coeffs, self.fb_bases, self.weight, self.bias, self.stride,
-                self.padding, self.dilation, self.groups)
-        if torch.compiler.is_compiling():
-            return acda_conv2d_taps(*args, taps=self.nonzero_taps)
-        return acda_conv2d(*args)
+        return acda_conv2d(x, coeffs, self.fb_bases, self.weight, self.bias,
+                           self.stride, self.padding, self.dilation,
+                           self.groups)
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, num_atoms={self.num_atoms}, '

@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pafu_acda_mm.layers import ACDA, acda_conv2d_taps
+from pafu_acda_mm.layers import ACDA
 
 
 def naive_acda(layer: ACDA, x: torch.Tensor) -> torch.Tensor:
@@ -61,39 +61,21 @@ def test_acda_equals_naive_per_pixel_filter(kwargs, size):
     assert torch.allclose(out, naive_acda(layer, x), atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize('kwargs,size', [
-    (dict(kernel_size=7, padding=3, stride=2), (13, 10)),
-    (dict(kernel_size=5, padding=0, dilation=2, groups=2), (15, 14)),
-])
-def test_tap_formulation_equals_naive_with_gradients(kwargs, size):
-    layer = ACDA(4, 6, **kwargs).double()
-    x = torch.randn(2, 4, *size, dtype=torch.float64, requires_grad=True)
-    coeffs = layer.atom_generator(x, layer.kernel_size, layer.stride,
-                                  layer.padding, layer.dilation)
-    taps = acda_conv2d_taps(x, coeffs, layer.fb_bases, layer.weight,
-                            layer.bias, layer.stride, layer.padding,
-                            layer.dilation, layer.groups, layer.nonzero_taps)
-    naive = naive_acda(layer, x)
-    assert torch.allclose(taps, naive, atol=1e-10, rtol=0)
-    params = [x] + list(layer.parameters())
-    grad_out = torch.randn_like(naive)
-    for t, n in zip(
-            torch.autograd.grad((taps * grad_out).sum(), params),
-            torch.autograd.grad((naive * grad_out).sum(), params)):
-        assert torch.allclose(t, n, atol=1e-10, rtol=0)
-
-
 @pytest.mark.e2e
 def test_compiled_layer_matches_eager():
     layer = ACDA(4, 4, 7, padding=3)
     compiled = torch.compile(layer)
-    x = torch.randn(2, 4, 12, 12, requires_grad=True)
-    eager_out = layer(x)
-    compiled_out = compiled(x)
-    assert torch.allclose(eager_out, compiled_out, atol=1e-4, rtol=1e-4)
-    grad_eager = torch.autograd.grad(eager_out.sum(), layer.weight)[0]
-    grad_compiled = torch.autograd.grad(compiled_out.sum(), layer.weight)[0]
-    assert torch.allclose(grad_eager, grad_compiled, atol=1e-4, rtol=1e-4)
+    # A second size recompiles with dynamic shapes (e.g. SR validation).
+    for size in ((12, 12), (9, 14)):
+        x = torch.randn(2, 4, *size, requires_grad=True)
+        eager_out = layer(x)
+        compiled_out = compiled(x)
+        assert torch.allclose(eager_out, compiled_out, atol=1e-4, rtol=1e-4)
+        for eager_grad, compiled_grad in zip(
+                torch.autograd.grad(eager_out.sum(), [x, layer.weight]),
+                torch.autograd.grad(compiled_out.sum(), [x, layer.weight])):
+            assert torch.allclose(eager_grad, compiled_grad, atol=1e-4,
+                                  rtol=1e-4)
 
 
 def test_gradients_match_naive_and_reach_every_parameter():
