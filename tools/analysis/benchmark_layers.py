@@ -300,11 +300,14 @@ def main():
                 continue
             mem = (f"{memory[name] / memory['conv']:.2f}"
                    if memory else '-')
+            # A deployed PAFU is a conv.
+            layer_macs, train_limit = ((1, 1) if name == 'pafu_deployed' else
+                                       (count['layer'] / count['conv'],
+                                        count['train_limit']))
             print(f'| {shape} | {name} | '
                   f'{times[False][name] / times[False]["conv"]:.2f} | '
                   f'{times[True][name] / times[True]["conv"]:.2f} | {mem} | '
-                  f'{count["layer"] / count["conv"]:.2f} | '
-                  f'{count["train_limit"]:.2f} |', flush=True)
+                  f'{layer_macs:.2f} | {train_limit:.2f} |', flush=True)
 
 
 if __name__ == '__main__':
