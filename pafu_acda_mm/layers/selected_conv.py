@@ -112,25 +112,25 @@ class _Windows:
 def _kernel_matrix(weight: torch.Tensor, kernel: int, out_channels: int,
                    groups: int) -> torch.Tensor:
     """Kernel ``kernel`` of ``(n * C_out, C_in / g, k, k)`` as
-    ``(g, k * k * C_in / g, C_out / g)``, matching the tap-major,
-    channel-minor window layout."""
+    ``(g, C_out / g, k * k * C_in / g)``, matching the tap-major,
+    channel-minor window layout (a transpose of short rows, cheap to copy)."""
     rows = weight[kernel * out_channels:(kernel + 1) * out_channels]
-    per_group = rows.reshape(groups, out_channels // groups, *rows.shape[1:])
-    return per_group.permute(0, 3, 4, 2, 1).reshape(
-        groups, -1, out_channels // groups)
+    return rows.reshape(groups, out_channels // groups, rows.shape[1],
+                        -1).transpose(2, 3).reshape(groups,
+                                                    out_channels // groups, -1)
 
 
 def _add_kernel_grad(grad_weight: torch.Tensor, kernel: int,
                      grad_matrix: torch.Tensor) -> None:
-    """Add a ``(g, k * k * C_in / g, C_out / g)`` gradient into kernel
+    """Add a ``(g, C_out / g, k * k * C_in / g)`` gradient into kernel
     ``kernel``'s rows of ``grad_weight`` (inverse of :func:`_kernel_matrix`)."""
-    groups, _, out_per_group = grad_matrix.shape
+    groups, out_per_group = grad_matrix.shape[:2]
     out_channels = groups * out_per_group
     rows = grad_weight[kernel * out_channels:(kernel + 1) * out_channels]
-    size = rows.shape[-1]
-    rows.view(groups, out_per_group, rows.shape[1], size, size).add_(
-        grad_matrix.view(groups, size, size, rows.shape[1],
-                         out_per_group).permute(0, 4, 3, 1, 2))
+    in_per_group = rows.shape[1]
+    rows.view(groups, out_per_group, in_per_group, -1).add_(
+        grad_matrix.view(groups, out_per_group, -1,
+                         in_per_group).transpose(2, 3))
 
 
 class _SelectedConv2d(torch.autograd.Function):
@@ -151,7 +151,8 @@ class _SelectedConv2d(torch.autograd.Function):
                 matrix_kernel = kernel
                 matrix = _kernel_matrix(weight, kernel, out_channels, groups)
             response = torch.bmm(
-                windows.gather(windows.row_index(pixels)), matrix)
+                windows.gather(windows.row_index(pixels)),
+                matrix.transpose(1, 2))
             response = response.transpose(0, 1).reshape(-1, out_channels)
             if biases is not None:
                 response += biases[kernel]
@@ -206,13 +207,13 @@ def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
         if grad_weight is not None:
             _add_kernel_grad(
                 grad_weight, kernel,
-                torch.bmm(windows.gather(rows).transpose(1, 2), grad_groups))
+                torch.bmm(grad_groups.transpose(1, 2), windows.gather(rows)))
         if grad_padded is not None:
             if kernel != matrix_kernel:
                 matrix_kernel = kernel
                 matrix = _kernel_matrix(weight, kernel, out_channels, groups)
             windows.scatter_add(grad_padded, rows,
-                                torch.bmm(grad_groups, matrix.transpose(1, 2)))
+                                torch.bmm(grad_groups, matrix))
         if grad_bias is not None:
             grad_bias.view(-1, out_channels)[kernel] += grad_pixels.sum(0)
     grad_x = None if grad_padded is None else windows.crop(grad_padded)

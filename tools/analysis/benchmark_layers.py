@@ -128,12 +128,16 @@ def formulations(shape: str):
 
 
 def step(module: nn.Module, x: torch.Tensor, train: bool) -> Callable:
-    """One forward (eval, no grad) or forward+backward (train)."""
+    """One forward (eval, no grad) or forward+backward (train) of a layer
+    inside a network: training also computes the input's gradient."""
     module.train(train)
+    if train:
+        x = x.detach().requires_grad_()
 
     def run():
         if train:
             module.zero_grad(set_to_none=True)
+            x.grad = None
             module(x).sum().backward()
         else:
             with torch.no_grad():
