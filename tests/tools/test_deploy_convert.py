@@ -18,9 +18,15 @@ def test_converted_checkpoint_loads_with_the_written_config_and_matches(
     model = MODELS.build(cfg.model).eval()
     name, pafu = next((n, m) for n, m in model.named_modules()
                       if isinstance(m, PAFU))
-    with torch.no_grad():  # the unit picks kernel 1 everywhere
-        pafu.selector.predict.weight.zero_()
-        pafu.selector.predict.bias.copy_(torch.tensor([-50.0, 50.0]))
+    # The unit picks kernel 1 everywhere: with the predict conv's weights at
+    # zero, the logits are the last bias (the conv's, or that of its BN,
+    # whose eval output for zero input with fresh statistics is its bias).
+    selector = pafu.selector
+    logit_bias = (selector.predict.bias if selector.predict.bias is not None
+                  else selector.predict_norm.bias)
+    with torch.no_grad():
+        selector.predict.weight.zero_()
+        logit_bias.copy_(torch.tensor([-50.0, 50.0]))
     save_checkpoint(dict(meta=dict(), state_dict=model.state_dict()),
                     str(tmp_path / 'trained.pth'))
 
