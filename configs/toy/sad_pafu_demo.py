@@ -1,2 +1,2 @@
-# The Makefile's `demo` target: PAFU on SAD through tools/train.py.
+# PAFU on SAD through tools/train.py: the small config the tools' tests train.
 _base_ = ['./sad_pafu.py']
