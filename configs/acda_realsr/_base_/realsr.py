@@ -2,7 +2,8 @@
 # <name>_HR.png and <name>_LR<scale>.png, cameras Canon and Nikon. Trained on
 # Train, validated and tested on Test (RealSR has no validation split). The
 # per-scale configs set the scale (the dataset passes it to the pipeline).
-train_pipeline = [
+# The noisy/LR image ('img') and its ground truth ('gt'), RGB.
+load_pair = [
     dict(
         type='LoadImageFromFile',
         key='img',
@@ -15,6 +16,8 @@ train_pipeline = [
         color_type='color',
         channel_order='rgb',
         imdecode_backend='cv2'),
+]
+train_pipeline = load_pair + [
     dict(type='PairedRandomCrop', gt_patch_size=192),
     dict(
         type='Flip',
@@ -26,21 +29,7 @@ train_pipeline = [
     dict(type='RandomTransposeHW', keys=['img', 'gt'], transpose_ratio=0.5),
     dict(type='PackInputs')
 ]
-val_pipeline = [
-    dict(
-        type='LoadImageFromFile',
-        key='img',
-        color_type='color',
-        channel_order='rgb',
-        imdecode_backend='cv2'),
-    dict(
-        type='LoadImageFromFile',
-        key='gt',
-        color_type='color',
-        channel_order='rgb',
-        imdecode_backend='cv2'),
-    dict(type='PackInputs')
-]
+val_pipeline = load_pair + [dict(type='PackInputs')]
 
 # CheckedDataset fails early, naming the missing folder and the layout.
 data_root = 'data/RealSR(V3)'

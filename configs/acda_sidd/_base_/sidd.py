@@ -1,7 +1,8 @@
 # SIDD in mmagic's layout (as its NAFNet and Restormer SIDD configs):
 # <root>/gt/<name>_GT.png and <root>/noisy/<name>_NOISY.png, train and val
 # roots. Metrics on RGB, as mmagic's SIDD configs.
-train_pipeline = [
+# The noisy/LR image ('img') and its ground truth ('gt'), RGB.
+load_pair = [
     dict(
         type='LoadImageFromFile',
         key='img',
@@ -14,6 +15,8 @@ train_pipeline = [
         color_type='color',
         channel_order='rgb',
         imdecode_backend='cv2'),
+]
+train_pipeline = load_pair + [
     dict(type='SetValues', dictionary=dict(scale=1)),
     dict(type='PairedRandomCrop', gt_patch_size=128),
     dict(
@@ -26,21 +29,7 @@ train_pipeline = [
     dict(type='RandomTransposeHW', keys=['img', 'gt'], transpose_ratio=0.5),
     dict(type='PackInputs')
 ]
-val_pipeline = [
-    dict(
-        type='LoadImageFromFile',
-        key='img',
-        color_type='color',
-        channel_order='rgb',
-        imdecode_backend='cv2'),
-    dict(
-        type='LoadImageFromFile',
-        key='gt',
-        color_type='color',
-        channel_order='rgb',
-        imdecode_backend='cv2'),
-    dict(type='PackInputs')
-]
+val_pipeline = load_pair + [dict(type='PackInputs')]
 
 # CheckedDataset fails early, naming the missing folder and the layout.
 sidd_dataset = dict(
