@@ -22,8 +22,8 @@ __all__ = [
     'allow_mmengine_checkpoint_globals', 'build_deployed_model',
     'build_model_from_config',
     'build_runner', 'convert_single_kernel_pafus', 'count_pafu_selections',
-    'drop_training',
-    'enable_result_visualization', 'enable_test_time_augmentation', 'load_run_config',
+    'drop_training', 'enable_result_visualization',
+    'enable_test_time_augmentation', 'load_run_config',
     'mmengine_checkpoint_globals', 'pafu_to_conv2d', 'setup_cpu_distributed',
     'single_kernel_units'
 ]

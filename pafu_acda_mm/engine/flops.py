@@ -57,7 +57,7 @@ def baddbmm_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
 def einsum_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
     """Exact multiply-adds of a two-operand ``einsum``: the product of the
     sizes of all its indices (mmengine rounds through ``np.einsum_path``).
-    ACDA's coefficient conv is ``einsum('ngi,goi->ngo')``."""
+    ACDA's coefficient conv is ``einsum('nagi,goia->ngo')``."""
     equation = inputs[0].toIValue().replace(' ', '')
     shapes = [get_shape(v) for v in inputs[1].node().inputs()]
     operands = equation.split('->')[0].split(',')

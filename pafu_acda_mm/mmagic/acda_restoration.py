@@ -9,10 +9,7 @@ from mmagic.registry import MODELS
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
-
-def _check_positive_int(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f'{name} must be a positive int, got {value!r}')
+from .argument_checks import check_positive_int
 
 
 class DynamicBottleneck(nn.Module):
@@ -112,8 +109,8 @@ class ACDARestorationNet(BaseModule):
                             ('bottleneck_channels', bottleneck_channels),
                             ('num_blocks', num_blocks), ('scale', scale),
                             ('unshuffle_factor', unshuffle_factor)):
-            _check_positive_int(name, value)
-        _check_positive_int('kernel_size', kernel_size)
+            check_positive_int(name, value)
+        check_positive_int('kernel_size', kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f'kernel_size must be odd, got {kernel_size}')
         self.scale = scale

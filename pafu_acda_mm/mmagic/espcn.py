@@ -7,13 +7,7 @@ from mmagic.registry import MODELS
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 
-
-def check_upscale_factor(upscale_factor) -> None:
-    """Raise ``ValueError`` unless ``upscale_factor`` is an int >= 1."""
-    if (not isinstance(upscale_factor, int) or isinstance(upscale_factor, bool)
-            or upscale_factor < 1):
-        raise ValueError(
-            f'upscale_factor must be an int >= 1, got {upscale_factor!r}')
+from .argument_checks import check_positive_int
 
 
 @MODELS.register_module()
@@ -54,7 +48,7 @@ class ESPCNNet(BaseModule):
                 for k in kernel_sizes):
             raise ValueError('kernel_sizes must be 3 odd positive ints, got '
                              f'{kernel_sizes!r}')
-        check_upscale_factor(upscale_factor)
+        check_positive_int('upscale_factor', upscale_factor)
         self.upscale_factor = upscale_factor
         self.conv1 = nn.Conv2d(channels[0], channels[1], kernel_sizes[0],
                                padding=kernel_sizes[0] // 2)

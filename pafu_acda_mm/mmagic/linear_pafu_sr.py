@@ -8,7 +8,7 @@ from mmagic.registry import MODELS
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 
-from .espcn import check_upscale_factor
+from .argument_checks import check_positive_int
 
 
 @MODELS.register_module()
@@ -43,7 +43,7 @@ class LinearPAFUSRNet(BaseModule):
                  self_ensemble: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        check_upscale_factor(upscale_factor)
+        check_positive_int('upscale_factor', upscale_factor)
         if not isinstance(self_ensemble, bool):
             raise ValueError(
                 f'self_ensemble must be a bool, got {self_ensemble!r}')
