@@ -10,7 +10,7 @@ import argparse
 from mmengine.evaluator import DumpResults
 
 from pafu_acda_mm.engine import (add_runner_arguments, build_runner,
-                                 drop_training,
+                                 destroy_distributed, drop_training,
                                  enable_result_visualization,
                                  enable_test_time_augmentation,
                                  load_run_config)
@@ -53,6 +53,7 @@ def main():
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
     runner.test()
+    destroy_distributed()
 
 
 if __name__ == '__main__':

@@ -10,7 +10,8 @@ import logging
 from mmengine.logging import print_log
 
 from pafu_acda_mm.engine import (RNGStateHook, add_runner_arguments,
-                                 build_runner, load_run_config)
+                                 build_runner, destroy_distributed,
+                                 load_run_config)
 
 
 def parse_args():
@@ -58,6 +59,7 @@ def main():
         cfg.custom_hooks = custom_hooks + [dict(type='RNGStateHook')]
 
     build_runner(cfg).train()
+    destroy_distributed()
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@ from .adaptivity import AdaptivityRecorder, acda_scale_weights
 from .deploy import (build_deployed_model, convert_single_kernel_pafus,
                      count_pafu_selections, pafu_to_conv2d,
                      single_kernel_units)
-from .distributed import setup_cpu_distributed
+from .distributed import destroy_distributed, setup_cpu_distributed
 from .flops import acda_complexity, adaptive_flop_analyzer
 from .rng_state_hook import RNGStateHook
 from .runner_setup import (add_runner_arguments, build_model_from_config,
@@ -22,6 +22,7 @@ __all__ = [
     'allow_mmengine_checkpoint_globals', 'build_deployed_model',
     'build_model_from_config',
     'build_runner', 'convert_single_kernel_pafus', 'count_pafu_selections',
+    'destroy_distributed',
     'drop_training', 'enable_result_visualization',
     'enable_test_time_augmentation', 'load_run_config',
     'mmengine_checkpoint_globals', 'pafu_to_conv2d', 'setup_cpu_distributed',

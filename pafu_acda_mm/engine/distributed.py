@@ -6,6 +6,8 @@ mmengine 0.10.7 always calls ``torch.cuda.set_device`` before
 initialises the process group with gloo first (the Runner then skips its own
 ``init_dist``) and makes DDP wrap the CPU module without ``device_ids``. On a
 CUDA machine it does nothing: nccl and ``device_ids`` as upstream.
+:func:`destroy_distributed` ends a finished run's process group, which
+mmengine's Runner leaves to the interpreter's exit.
 """
 import datetime
 import logging
@@ -80,3 +82,17 @@ def setup_cpu_distributed(cfg: Config) -> None:
                                                      DistributedDataParallel):
         wrapper_cfg['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper_cfg
+
+
+def destroy_distributed() -> None:
+    """Destroy the default process group, if there is one.
+
+    Call it when a run has finished without error. A process that exits with
+    the group alive tears down gloo's worker threads during interpreter
+    finalisation, which aborts now and then (SIGABRT, "terminate called
+    without an active exception"; pytorch/pytorch#190489); nccl warns. After
+    an error, leave the group alone: destroying it while other ranks are in a
+    collective can hang.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

@@ -5,7 +5,7 @@ from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 
-from pafu_acda_mm.engine import setup_cpu_distributed
+from pafu_acda_mm.engine import destroy_distributed, setup_cpu_distributed
 from pafu_acda_mm.layers import ACDA, PAFU
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(),
@@ -49,6 +49,15 @@ def test_pytorch_launcher_initialises_gloo_and_cpu_ddp(torchrun_env):
                                          broadcast_buffers=False,
                                          find_unused_parameters=False,
                                          device_ids=None)
+
+
+def test_destroy_distributed_ends_the_group_and_is_a_no_op_without_one(
+        torchrun_env):
+    setup_cpu_distributed(Config(dict(launcher='pytorch')))
+    assert torch_dist.is_initialized()
+    destroy_distributed()
+    assert not torch_dist.is_initialized()
+    destroy_distributed()
 
 
 @pytest.mark.parametrize('layer', [
