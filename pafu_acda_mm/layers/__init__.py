@@ -1,5 +1,5 @@
 """Pure-torch PAFU and ACDA layers, registered in mmengine's ``MODELS``."""
-from .acda import ACDA, acda_conv2d
+from .acda import ACDA, acda_conv2d, acda_conv2d_taps
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
 from .gumbel import straight_through_gumbel_softmax
@@ -8,7 +8,7 @@ from .pixel_predictor import PixelPredictor
 from .selected_conv import selected_conv2d
 
 __all__ = [
-    'ACDA', 'PAFU', 'PixelPredictor', 'acda_conv2d',
+    'ACDA', 'PAFU', 'PixelPredictor', 'acda_conv2d', 'acda_conv2d_taps',
     'fourier_bessel_bases', 'multiscale_fourier_bessel_bases',
     'pafu_decorrelation_loss', 'selected_conv2d',
     'straight_through_gumbel_softmax'

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .conv_geometry import Conv2dGeometry
-from .fourier_bessel import fourier_bessel_bases
+from .fourier_bessel import (fourier_bessel_bases,
+                             multiscale_fourier_bessel_bases)
 from .pixel_predictor import PixelPredictor
 
 
@@ -93,16 +94,89 @@ def acda_conv2d(x: torch.Tensor,
                     torch.baddbmm(atom_out, scale_alpha, responses))
         first += count
 
-    # The 1x1 coefficient conv as a (grouped) matmul on the channels-last
-    # rows: a conv here would give A a channels-last gradient, which DDP's
-    # contiguous buckets then copy every step.
+    return _coefficient_conv(atom_out, weight, bias, (batch, out_h, out_w),
+                             groups, channels_last)
+
+
+def acda_conv2d_taps(x: torch.Tensor,
+                     coeffs: torch.Tensor,
+                     bases: Sequence[torch.Tensor],
+                     weight: torch.Tensor,
+                     bias: Optional[torch.Tensor] = None,
+                     stride: Tuple[int, int] = (1, 1),
+                     padding: Tuple[int, int] = (0, 0),
+                     dilation: Tuple[int, int] = (1, 1),
+                     groups: int = 1,
+                     taps: Optional[Sequence[int]] = None) -> torch.Tensor:
+    """:func:`acda_conv2d` as a shift-and-accumulate over the filter taps.
+
+    Builds the per-pixel atoms ``(B, H_out, W_out, m, k * k)`` and adds, per
+    tap, the shifted input window in channels-last rows times that tap's
+    atom weights. Eager mode pays one full-size temporary per tap, but
+    ``torch.compile`` fuses forward and backward into single loops
+    vectorised over the channels, where it beats :func:`acda_conv2d`;
+    :class:`ACDA` uses it only while being compiled. Same arguments and
+    result as :func:`acda_conv2d`, plus:
+
+    Args:
+        taps (Sequence[int], optional): Flat indices ``u * k + v`` of the taps
+            where any basis is non-zero (a Python list: the disc's corners
+            are zero for every basis). Default: all ``k * k``.
+    """
+    batch, in_channels = x.shape[:2]
+    out_h, out_w = coeffs.shape[-2:]
+    kernel_size = max(b.shape[-1] for b in bases)
+    flat_bases = torch.cat([
+        F.pad(b, [(kernel_size - b.shape[-1]) // 2] * 4) for b in bases
+    ]).to(x.dtype).flatten(1)  # (S*m', k*k)
+    num_atoms = coeffs.shape[1] // flat_bases.shape[0]
+    channels_last = x.is_contiguous(memory_format=torch.channels_last)
+    atoms = torch.matmul(
+        coeffs.permute(0, 2, 3, 1).reshape(batch, out_h, out_w, num_atoms,
+                                           -1), flat_bases)
+    x, padding = _pad_or_crop(x, padding)
+    rows = F.pad(x, [padding[1], padding[1], padding[0], padding[0]]).permute(
+        0, 2, 3, 1)  # (B, H_pad, W_pad, C_in)
+    atom_out = None  # (B, H_out, W_out, m, C_in)
+    for tap in (range(kernel_size**2) if taps is None else taps):
+        row = tap // kernel_size * dilation[0]
+        col = tap % kernel_size * dilation[1]
+        window = rows[:, row:row + (out_h - 1) * stride[0] + 1:stride[0],
+                      col:col + (out_w - 1) * stride[1] + 1:stride[1], None]
+        term = window * atoms[..., tap, None]
+        atom_out = term if atom_out is None else atom_out + term
+    return _coefficient_conv(
+        atom_out.reshape(-1, num_atoms, in_channels), weight, bias,
+        (batch, out_h, out_w), groups, channels_last)
+
+
+def _coefficient_conv(atom_out: torch.Tensor, weight: torch.Tensor,
+                      bias: Optional[torch.Tensor], out_size: Tuple[int, int,
+                                                                    int],
+                      groups: int, channels_last: bool) -> torch.Tensor:
+    """The 1x1 coefficient conv ``A`` on the atom responses.
+
+    Args:
+        atom_out (Tensor): ``(B * H_out * W_out, m, C_in)``, channels-last
+            rows.
+        weight, bias, groups: As :func:`acda_conv2d`.
+        out_size (tuple[int, int, int]): ``(B, H_out, W_out)``.
+        channels_last (bool): The output's memory format.
+
+    Returns:
+        Tensor: ``(B, C_out, H_out, W_out)``.
+    """
+    # A (grouped) matmul on the channels-last rows: a conv here would give A
+    # a channels-last gradient, which DDP's contiguous buckets then copy
+    # every step.
+    num_atoms, in_channels = atom_out.shape[1:]
     out_channels = weight.shape[0]
     out = torch.einsum(
         'nagi,goia->ngo',
         atom_out.view(-1, num_atoms, groups, in_channels // groups),
         weight.view(groups, out_channels // groups, in_channels // groups,
                     num_atoms))
-    out = out.reshape(batch, out_h, out_w, out_channels).permute(0, 3, 1, 2)
+    out = out.reshape(*out_size, out_channels).permute(0, 3, 1, 2)
     if bias is not None:
         out = out + bias.to(out.dtype).view(1, -1, 1, 1)
     memory_format = (
@@ -190,6 +264,10 @@ class ACDA(Conv2dGeometry):
                 f'fb_bases_{index}',
                 fourier_bessel_bases(scale, num_bases).float(),
                 persistent=False)
+        # Static Python list: branching on tensors would break compilation.
+        self.nonzero_taps = (multiscale_fourier_bessel_bases(
+            scales, num_bases).abs().sum(0).flatten() > 0).nonzero().flatten(
+            ).tolist()
         total_bases = len(scales) * num_bases
         self.atom_generator = PixelPredictor(
             in_channels, num_atoms * total_bases,
@@ -224,9 +302,11 @@ class ACDA(Conv2dGeometry):
         """
         coeffs = self.atom_generator(x, self.kernel_size, self.stride,
                                      self.padding, self.dilation)
-        return acda_conv2d(x, coeffs, self.fb_bases, self.weight, self.bias,
-                           self.stride, self.padding, self.dilation,
-                           self.groups)
+        args = (x, coeffs, self.fb_bases, self.weight, self.bias, self.stride,
+                self.padding, self.dilation, self.groups)
+        if torch.compiler.is_compiling():
+            return acda_conv2d_taps(*args, taps=self.nonzero_taps)
+        return acda_conv2d(*args)
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, num_atoms={self.num_atoms}, '

@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pafu_acda_mm.layers import ACDA
+from pafu_acda_mm.layers import ACDA, acda_conv2d_taps
 
 
 def naive_acda(layer: ACDA, x: torch.Tensor) -> torch.Tensor:
@@ -37,6 +37,23 @@ def naive_acda(layer: ACDA, x: torch.Tensor) -> torch.Tensor:
     return out.view(batch, -1, out_h, out_w)
 
 
+def acda_output(layer: ACDA, x: torch.Tensor, formulation: str):
+    """The layer's output by its eager formulation (``forward``) or by the
+    shift-and-accumulate one that ``forward`` uses under torch.compile."""
+    if formulation == 'depthwise':
+        return layer(x)
+    coeffs = layer.atom_generator(x, layer.kernel_size, layer.stride,
+                                  layer.padding, layer.dilation)
+    return acda_conv2d_taps(x, coeffs, layer.fb_bases, layer.weight,
+                            layer.bias, layer.stride, layer.padding,
+                            layer.dilation, layer.groups,
+                            taps=layer.nonzero_taps)
+
+
+FORMULATIONS = pytest.mark.parametrize('formulation', ['depthwise', 'taps'])
+
+
+@FORMULATIONS
 @pytest.mark.parametrize('kwargs,size', [
     (dict(kernel_size=7, padding=3), (13, 11)),
     (dict(kernel_size=7, padding=3, stride=2), (13, 10)),
@@ -46,12 +63,12 @@ def naive_acda(layer: ACDA, x: torch.Tensor) -> torch.Tensor:
     (dict(kernel_size=7, padding=(1, 4), scales=(3, 7), num_atoms=4),
      (12, 9)),
 ])
-def test_acda_equals_naive_per_pixel_filter(kwargs, size):
+def test_acda_equals_naive_per_pixel_filter(kwargs, size, formulation):
     layer = ACDA(4, 6, **kwargs).double()
     with torch.no_grad():
         layer.bias is not None and layer.bias.normal_()
     x = torch.randn(2, 4, *size, dtype=torch.float64)
-    out = layer(x)
+    out = acda_output(layer, x, formulation)
     reference = nn.Conv2d(4, 6, **{
         k: v
         for k, v in kwargs.items()
@@ -78,12 +95,14 @@ def test_compiled_layer_matches_eager():
                                   rtol=1e-4)
 
 
-def test_gradients_match_naive_and_reach_every_parameter():
+@FORMULATIONS
+def test_gradients_match_naive_and_reach_every_parameter(formulation):
     layer = ACDA(3, 5, 5, stride=2, padding=2).double()
     x = torch.randn(2, 3, 9, 8, dtype=torch.float64, requires_grad=True)
     grad_out = torch.randn(2, 5, 5, 4, dtype=torch.float64)
     params = [x] + list(layer.parameters())
-    fast = torch.autograd.grad((layer(x) * grad_out).sum(), params)
+    fast = torch.autograd.grad(
+        (acda_output(layer, x, formulation) * grad_out).sum(), params)
     naive = torch.autograd.grad((naive_acda(layer, x) * grad_out).sum(),
                                 params)
     for f, n in zip(fast, naive):
@@ -113,6 +132,14 @@ def test_channels_last_input_gives_channels_last_output():
     assert out.is_contiguous()
     assert out_cl.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(out, out_cl, atol=1e-5, rtol=1e-5)
+
+
+def test_taps_skip_exactly_the_corners_where_every_basis_is_zero():
+    layer = ACDA(2, 2, 7)
+    # The 7x7 disc: 37 taps; the 12 outside it are zero in all 18 bases.
+    assert len(layer.nonzero_taps) == 37
+    corners = set(range(49)) - set(layer.nonzero_taps)
+    assert {0, 1, 5, 6, 7, 13, 35, 41, 42, 43, 47, 48} == corners
 
 
 def test_bases_are_fixed_buffers_not_in_state_dict():
