@@ -20,10 +20,12 @@ def test_comparison_script_writes_the_tables_and_figures(tmp_path):
     report = (tmp_path / 'results.md').read_text()
     assert report in result.stdout
     for method in ('| FCNN |', '| Residual FCNN |', '| KPN |', '| PAFU |',
+                   "| PAFU, 36.9K-parameter selector (the paper's budget) |",
                    '| PAFU, kernels fixed', '| Conv 7x7 |', '| ACDA 7x7 |'):
         assert method in report
     assert 'PAFU: kernels (Frobenius norms)' in report
     for figure in ('sad_comparison.png', 'sad_pafu_selection_kernels.png',
+                   'sad_pafu_paper_budget_selection_kernels.png',
                    'sad_pafu_fixed_kernels_selection_kernels.png',
                    'patterns_detection.png'):
         assert (tmp_path / figure).stat().st_size > 10_000

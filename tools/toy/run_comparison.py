@@ -45,6 +45,8 @@ SAD_METHODS = {
     'sad_kpn.py',
     'PAFU':
     'sad_pafu.py',
+    "PAFU, 36.9K-parameter selector (the paper's budget)":
+    'sad_pafu_paper_budget.py',
     'PAFU, kernels fixed to Dirac + zero (diagnostic)':
     'sad_pafu_fixed_kernels.py',
 }
