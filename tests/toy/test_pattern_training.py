@@ -23,8 +23,9 @@ def test_acda_detects_patterns_a_conv_cannot_and_both_follow_the_shift(
         # Both outputs move with the input: exact up to float rounding.
         assert shift_equivariance_error(*maps, (20, 20), margin=4) < 1e-6
     # A single 7x7 conv cannot rise above 0.5 at any centre; ACDA finds
-    # most of them, without false positives, on the shifted scene.
+    # nearly all of them (measured: all 25 after 400 iterations), without
+    # false positives, on the shifted scene, at well under half the error.
     assert results['conv']['toy/recall'] == 0
-    assert results['acda']['toy/recall'] > 0.4
+    assert results['acda']['toy/recall'] >= 0.9
     assert results['acda']['toy/false_positives'] <= 2
-    assert results['acda']['toy/mse'] < results['conv']['toy/mse']
+    assert results['acda']['toy/mse'] < 0.5 * results['conv']['toy/mse']
