@@ -13,7 +13,7 @@ from typing import Dict, List
 import torch
 import torch.nn as nn
 
-from ..layers import ACDA, PAFU, straight_through_gumbel_softmax
+from ..layers import ACDA, PAFU, gumbel_argmax
 
 
 def acda_scale_weights(layer: ACDA, coeffs: torch.Tensor) -> torch.Tensor:
@@ -102,9 +102,8 @@ class AdaptivityRecorder:
                 raise RuntimeError(
                     f'AdaptivityRecorder: PAFU {name!r} is in training mode, '
                     'where its selection is random; call model.eval()')
-            selection = straight_through_gumbel_softmax(
-                logits.detach(), layer.tau, dim=1, sample=False)
-            self._selections[name].append(selection.argmax(dim=1).cpu())
+            self._selections[name].append(
+                gumbel_argmax(logits.detach(), dim=1, sample=False).cpu())
 
         return hook
 

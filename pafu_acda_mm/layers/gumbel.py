@@ -31,13 +31,38 @@ def straight_through_gumbel_softmax(logits: torch.Tensor,
         Tensor: Same shape and dtype as ``logits``; exactly one-hot along
         ``dim``. Its gradient is that of ``softmax((logits + g) / tau)``.
     """
-    scores = logits.float().clamp(-_LOGIT_LIMIT, _LOGIT_LIMIT)
-    if sample:
-        uniform = torch.rand_like(scores).clamp_(_UNIFORM_EPS,
-                                                 1 - _UNIFORM_EPS)
-        scores = scores - torch.log(-torch.log(uniform))
+    scores = _scores(logits, sample)
     soft = F.softmax(scores / tau, dim=dim)
     index = scores.argmax(dim=dim, keepdim=True)
     hard = torch.zeros_like(soft).scatter_(dim, index, 1.0)
     # `soft - soft.detach()` is exactly 0, so the values stay exactly one-hot.
     return (hard + (soft - soft.detach())).to(logits.dtype)
+
+
+def gumbel_argmax(logits: torch.Tensor,
+                  dim: int = 1,
+                  sample: bool = True) -> torch.Tensor:
+    """The forward selection of :func:`straight_through_gumbel_softmax` as an
+    index, without the one-hot tensor and the softmax (for inference).
+
+    Draws the same noise from the same random state, so both select the same.
+
+    Args:
+        logits (Tensor): Unnormalised scores, e.g. ``(B, n, H, W)``.
+        dim (int): The dimension to select over. Default: 1.
+        sample (bool): Add Gumbel noise. Default: True.
+
+    Returns:
+        Tensor: int64 indices, ``logits``'s shape without ``dim``.
+    """
+    return _scores(logits, sample).argmax(dim=dim)
+
+
+def _scores(logits: torch.Tensor, sample: bool) -> torch.Tensor:
+    """Bounded float32 logits, plus Gumbel noise if ``sample``."""
+    scores = logits.float().clamp(-_LOGIT_LIMIT, _LOGIT_LIMIT)
+    if sample:
+        uniform = torch.rand_like(scores).clamp_(_UNIFORM_EPS,
+                                                 1 - _UNIFORM_EPS)
+        scores = scores - torch.log(-torch.log(uniform))
+    return scores

@@ -7,9 +7,9 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .conv_geometry import Conv2dGeometry
-from .gumbel import straight_through_gumbel_softmax
+from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .pixel_predictor import PixelPredictor
-from .selected_conv import selected_conv2d
+from .selected_conv import indexed_conv2d, selected_conv2d
 
 
 @MODELS.register_module('PAFU')
@@ -139,15 +139,20 @@ class PAFU(Conv2dGeometry):
             W_out)`` with ``nn.Conv2d``'s output size, and with
             ``return_selection`` the ``(B, H_out, W_out)`` int64 index map.
         """
-        selection = straight_through_gumbel_softmax(
-            self.selection_logits(x), self.tau, dim=1, sample=self.training)
+        logits = self.selection_logits(x)
         weight, bias, x = self._cast_for_compute(x)
-        out = selected_conv2d(x, weight, bias, selection.to(x.dtype),
-                              self.stride, self.padding, self.dilation,
-                              self.groups)
-        if return_selection:
-            return out, selection.argmax(dim=1)
-        return out
+        conv_args = (self.stride, self.padding, self.dilation, self.groups)
+        if torch.is_grad_enabled():
+            selection = straight_through_gumbel_softmax(
+                logits, self.tau, dim=1, sample=self.training)
+            out = selected_conv2d(x, weight, bias, selection.to(x.dtype),
+                                  *conv_args)
+            index = selection.argmax(dim=1) if return_selection else None
+        else:  # the same selection, without the surrogate's tensors
+            index = gumbel_argmax(logits, dim=1, sample=self.training)
+            out = indexed_conv2d(x, weight, bias, index, self.num_kernels,
+                                 *conv_args)
+        return (out, index) if return_selection else out
 
     def _cast_for_compute(self, x: torch.Tensor):
         """Kernels, bias and input in one dtype.

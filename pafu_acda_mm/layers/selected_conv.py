@@ -138,32 +138,12 @@ class _SelectedConv2d(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, selection, stride, padding, dilation,
                 groups):
-        num_kernels = selection.shape[1]
         index = selection.argmax(dim=1)
-        windows = _Windows(x, index, weight.shape[-1], stride, padding,
-                           dilation, groups)
-        out_channels = weight.shape[0] // num_kernels
-        biases = None if bias is None else bias.view(num_kernels, -1)
-        out = x.new_empty(index.numel(), out_channels)
-        matrix, matrix_kernel = None, None
-        for kernel, pixels in windows.chunks():
-            if kernel != matrix_kernel:
-                matrix_kernel = kernel
-                matrix = _kernel_matrix(weight, kernel, out_channels, groups)
-            response = torch.bmm(
-                windows.gather(windows.row_index(pixels)),
-                matrix.transpose(1, 2))
-            response = response.transpose(0, 1).reshape(-1, out_channels)
-            if biases is not None:
-                response += biases[kernel]
-            out.index_copy_(0, pixels, response)
         ctx.save_for_backward(x, weight, bias, index)
         ctx.conv_args = (stride, padding, dilation, groups)
-        ctx.num_kernels = num_kernels
-        memory_format = (torch.channels_last if x.is_contiguous(
-            memory_format=torch.channels_last) else torch.contiguous_format)
-        out = out.view(*index.shape, out_channels).permute(0, 3, 1, 2)
-        return out.contiguous(memory_format=memory_format)
+        ctx.num_kernels = selection.shape[1]
+        return indexed_conv2d(x, weight, bias, index, selection.shape[1],
+                              stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -274,3 +254,46 @@ def selected_conv2d(x: torch.Tensor,
     """
     return _SelectedConv2d.apply(x, weight, bias, selection, stride, padding,
                                  dilation, groups)
+
+
+def indexed_conv2d(x: torch.Tensor,
+                   weight: torch.Tensor,
+                   bias: Optional[torch.Tensor],
+                   index: torch.Tensor,
+                   num_kernels: int,
+                   stride: Tuple[int, int] = (1, 1),
+                   padding: Tuple[int, int] = (0, 0),
+                   dilation: Tuple[int, int] = (1, 1),
+                   groups: int = 1) -> torch.Tensor:
+    """:func:`selected_conv2d`'s forward from the selected indices, without
+    a selection gradient (inference; also its autograd forward).
+
+    Args:
+        index (Tensor): int64 ``(B, H_out, W_out)`` in ``[0, num_kernels)``.
+        num_kernels (int): Kernels in ``weight``.
+        x, weight, bias, stride, padding, dilation, groups: As
+            :func:`selected_conv2d`.
+
+    Returns:
+        Tensor: ``(B, C_out, H_out, W_out)`` in ``x``'s memory format.
+    """
+    windows = _Windows(x, index, weight.shape[-1], stride, padding, dilation,
+                       groups)
+    out_channels = weight.shape[0] // num_kernels
+    biases = None if bias is None else bias.view(num_kernels, -1)
+    out = x.new_empty(index.numel(), out_channels)
+    matrix, matrix_kernel = None, None
+    for kernel, pixels in windows.chunks():
+        if kernel != matrix_kernel:
+            matrix_kernel = kernel
+            matrix = _kernel_matrix(weight, kernel, out_channels, groups)
+        response = torch.bmm(
+            windows.gather(windows.row_index(pixels)), matrix.transpose(1, 2))
+        response = response.transpose(0, 1).reshape(-1, out_channels)
+        if biases is not None:
+            response += biases[kernel]
+        out.index_copy_(0, pixels, response)
+    memory_format = (torch.channels_last if x.is_contiguous(
+        memory_format=torch.channels_last) else torch.contiguous_format)
+    out = out.view(*index.shape, out_channels).permute(0, 3, 1, 2)
+    return out.contiguous(memory_format=memory_format)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pafu_acda_mm.layers import straight_through_gumbel_softmax
+from pafu_acda_mm.layers import gumbel_argmax, straight_through_gumbel_softmax
 
 
 def test_forward_is_exactly_one_hot_and_backward_is_soft():
@@ -24,6 +24,19 @@ def test_without_sampling_is_deterministic_argmax():
     second = straight_through_gumbel_softmax(logits, sample=False)
     assert torch.equal(first, second)
     assert torch.equal(first.argmax(1), logits.argmax(1))
+
+
+@pytest.mark.parametrize('sample', [True, False])
+def test_gumbel_argmax_selects_what_the_one_hot_selects(sample):
+    logits = torch.randn(2, 6, 7, 5)
+    torch.manual_seed(1)
+    one_hot = straight_through_gumbel_softmax(logits, sample=sample)
+    torch.manual_seed(1)
+    index = gumbel_argmax(logits, sample=sample)
+    assert index.dtype == torch.int64 and index.shape == (2, 7, 5)
+    assert torch.equal(index, one_hot.argmax(1))
+    if sample:  # the noise changes some choices: the test sees it
+        assert not torch.equal(index, logits.argmax(1))
 
 
 def test_sampling_follows_softmax_probabilities():

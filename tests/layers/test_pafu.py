@@ -131,6 +131,22 @@ def test_eval_selection_is_deterministic_argmax():
     assert not torch.equal(sel_train, sel1)  # Gumbel noise in training
 
 
+@pytest.mark.parametrize('training', [False, True])
+def test_no_grad_forward_equals_the_autograd_forward(training):
+    """Without grad, PAFU skips the one-hot selection and its softmax; the
+    output and the selection (noise included) must not change."""
+    layer = PAFU(3, 5, (3, 5), padding=2, num_kernels=4).train(training)
+    x = torch.randn(2, 3, 11, 9)
+    torch.manual_seed(3)
+    out, index = layer(x, return_selection=True)
+    assert out.requires_grad
+    torch.manual_seed(3)
+    with torch.no_grad():
+        fast_out, fast_index = layer(x, return_selection=True)
+    assert torch.equal(fast_index, index)
+    assert torch.equal(fast_out, out)
+
+
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
 def test_low_precision_forward_backward_is_finite(dtype):
     layer = PAFU(3, 4, 3, padding=1, num_kernels=4).to(dtype)
