@@ -85,14 +85,19 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
 
 def destroy_distributed() -> None:
-    """Destroy the default process group, if there is one.
+    """Wait for every rank, then destroy the default process group.
 
-    Call it when a run has finished without error. A process that exits with
-    the group alive tears down gloo's worker threads during interpreter
-    finalisation, which aborts now and then (SIGABRT, "terminate called
-    without an active exception"; pytorch/pytorch#190489); nccl warns. After
-    an error, leave the group alone: destroying it while other ranks are in a
-    collective can hang.
+    Call it when a run has finished without error. gloo's worker thread
+    releases a finished collective's tensors after the caller's ``wait()``
+    has returned; when that release is still pending as the interpreter
+    finalises (the evaluator's last ``broadcast_object_list``), the thread
+    cannot take the GIL and the process aborts now and then (SIGABRT,
+    "terminate called without an active exception"). Destroying the group
+    does not stop the thread while DDP still holds the group. The barrier
+    settles it: gloo releases a finished work under its queue lock, which
+    the barrier's enqueue takes, and a barrier holds no tensors. After an
+    error, leave the group alone: ranks in a collective would hang.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
         torch_dist.destroy_process_group()
