@@ -84,9 +84,11 @@ class PAFU(Conv2dGeometry):
             border = (size - self.kernel_sizes[n // per_size]) // 2
             support[n, ..., border:size - border, border:size - border] = 1
         self.register_buffer('kernel_support', support, persistent=False)
+        # Channels-last: each kernel's (C_out, k * k * C_in) GEMM matrix is
+        # then a view (selected_conv.py).
         self.weight = nn.Parameter(
             torch.empty(num_kernels * out_channels, in_channels // groups,
-                        size, size))
+                        size, size, memory_format=torch.channels_last))
         self.bias = nn.Parameter(torch.empty(num_kernels *
                                              out_channels)) if bias else None
         self.selector = PixelPredictor(
@@ -98,7 +100,8 @@ class PAFU(Conv2dGeometry):
     @property
     def kernels(self) -> torch.Tensor:
         """The kernel group with zero borders enforced,
-        ``(n * C_out, C_in // groups, k, k)``; kernel ``n`` is rows
+        ``(n * C_out, C_in // groups, k, k)`` in channels-last memory (like
+        :attr:`weight`: flatten it with ``reshape``); kernel ``n`` is rows
         ``n * C_out:(n + 1) * C_out``."""
         if len(self.kernel_sizes) == 1:  # no padded border to enforce
             return self.weight
@@ -175,7 +178,7 @@ class PAFU(Conv2dGeometry):
             orthonormal kernels, ``n * (n - 1)`` for identical ones.
         """
         flat = F.normalize(
-            self.kernels.float().view(self.num_kernels, -1), dim=1)
+            self.kernels.float().reshape(self.num_kernels, -1), dim=1)
         gram = flat @ flat.t()
         eye = torch.eye(self.num_kernels, device=gram.device)
         return (gram - eye).pow(2).sum()

@@ -60,16 +60,24 @@ class _Windows:
         self.order = torch.argsort(index.flatten())
         # Sizing the per-kernel groups syncs with the host on GPU.
         self.counts = torch.bincount(index.flatten()).tolist()
-        window = self.taps.numel() * channels
-        self.chunk = max(1, _WINDOW_CHUNK_RATIO * self.rows.numel() // window)
+        self.window = self.taps.numel() * channels
+        self.chunk = max(1,
+                         _WINDOW_CHUNK_RATIO * self.rows.numel() // self.window)
+        # One buffer for every chunk's windows: a fresh input-sized block per
+        # chunk is a fresh mmap, whose page faults cost as much as the gather.
+        self.workspace = self.rows.new_empty(
+            min(self.chunk, index.numel()) * self.window)
 
     def chunks(self) -> List[Tuple[int, torch.Tensor]]:
-        """``(kernel, output pixel indices)`` per chunk, kernels ascending."""
+        """``(kernel, output pixel indices)`` per chunk, kernels ascending; a
+        kernel's pixels split into equal chunks (no small remainder GEMM)."""
         chunks, start = [], 0
         for kernel, count in enumerate(self.counts):
-            for first in range(start, start + count, self.chunk):
-                last = min(first + self.chunk, start + count)
-                chunks.append((kernel, self.order[first:last]))
+            pieces = -(-count // self.chunk)
+            bounds = [start + i * count // pieces
+                      for i in range(pieces + 1)] if count else []
+            chunks += [(kernel, self.order[first:last])
+                       for first, last in zip(bounds, bounds[1:])]
             start += count
         return chunks
 
@@ -77,9 +85,17 @@ class _Windows:
         """Input rows of the pixels' windows, ``(P * k * k,)``."""
         return (self.base[pixels].view(-1, 1) + self.taps).flatten()
 
+    def window_buffer(self, pixels: int) -> torch.Tensor:
+        """The workspace as ``(pixels, k * k * C_in)``, for at most one
+        chunk; the next :meth:`gather` or :meth:`window_buffer` reuses it."""
+        return self.workspace[:pixels * self.window].view(pixels, self.window)
+
     def gather(self, rows: torch.Tensor) -> torch.Tensor:
-        """Windows as ``(groups, P, k * k * C_in / groups)``."""
-        windows = self.rows.index_select(0, rows)
+        """Windows as ``(groups, P, k * k * C_in / groups)`` (in the
+        workspace when ``groups == 1``)."""
+        windows = self.window_buffer(rows.numel() // self.taps.numel())
+        torch.index_select(self.rows, 0, rows,
+                           out=windows.view(-1, self.rows.shape[1]))
         return self._to_groups(windows.view(-1, self.taps.numel(),
                                             self.rows.shape[1]))
 
@@ -113,11 +129,11 @@ def _kernel_matrix(weight: torch.Tensor, kernel: int, out_channels: int,
                    groups: int) -> torch.Tensor:
     """Kernel ``kernel`` of ``(n * C_out, C_in / g, k, k)`` as
     ``(g, C_out / g, k * k * C_in / g)``, matching the tap-major,
-    channel-minor window layout (a transpose of short rows, cheap to copy)."""
+    channel-minor window layout: a view of a channels-last ``weight`` (how
+    PAFU stores its kernels), a copy otherwise."""
     rows = weight[kernel * out_channels:(kernel + 1) * out_channels]
-    return rows.reshape(groups, out_channels // groups, rows.shape[1],
-                        -1).transpose(2, 3).reshape(groups,
-                                                    out_channels // groups, -1)
+    return rows.permute(0, 2, 3, 1).reshape(groups, out_channels // groups,
+                                            -1)
 
 
 def _add_kernel_grad(grad_weight: torch.Tensor, kernel: int,
@@ -127,10 +143,8 @@ def _add_kernel_grad(grad_weight: torch.Tensor, kernel: int,
     groups, out_per_group = grad_matrix.shape[:2]
     out_channels = groups * out_per_group
     rows = grad_weight[kernel * out_channels:(kernel + 1) * out_channels]
-    in_per_group = rows.shape[1]
-    rows.view(groups, out_per_group, in_per_group, -1).add_(
-        grad_matrix.view(groups, out_per_group, -1,
-                         in_per_group).transpose(2, 3))
+    per_tap = rows.permute(0, 2, 3, 1)
+    per_tap.add_(grad_matrix.view(per_tap.shape))
 
 
 class _SelectedConv2d(torch.autograd.Function):
@@ -192,8 +206,12 @@ def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
             if kernel != matrix_kernel:
                 matrix_kernel = kernel
                 matrix = _kernel_matrix(weight, kernel, out_channels, groups)
+            # The windows of dW are used up: their buffer takes dx's.
+            grad_windows = windows.window_buffer(pixels.numel()).view(
+                groups, pixels.numel(), -1)
             windows.scatter_add(grad_padded, rows,
-                                torch.bmm(grad_groups, matrix))
+                                torch.bmm(grad_groups, matrix,
+                                          out=grad_windows))
         if grad_bias is not None:
             grad_bias.view(-1, out_channels)[kernel] += grad_pixels.sum(0)
     grad_x = None if grad_padded is None else windows.crop(grad_padded)

@@ -43,8 +43,15 @@ def chunking(request, monkeypatch):
     dict(kernel_size=5, padding=1, dilation=2, groups=2, bias=False),
     dict(kernel_size=3, stride=(1, 2), groups=4),
 ])
-def test_selected_conv_equals_per_kernel_definition_with_gradients(kwargs):
+@pytest.mark.parametrize('weight_format',
+                         [torch.channels_last, torch.contiguous_format])
+def test_selected_conv_equals_per_kernel_definition_with_gradients(
+        kwargs, weight_format):
+    # PAFU stores its kernels channels-last; kernels set from outside may
+    # come in any layout.
     layer = PAFU(4, 8, num_kernels=4, **kwargs).double()
+    layer.weight.data = layer.weight.data.contiguous(
+        memory_format=weight_format)
     x = torch.randn(2, 4, 11, 10, dtype=torch.float64, requires_grad=True)
     logits = torch.randn(2, 4, *layer(x).shape[-2:], dtype=torch.float64,
                          requires_grad=True)
@@ -218,3 +225,16 @@ def test_single_channel_units_build_and_run(in_channels, out_channels):
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PAFU(4, 4, **kwargs)
+
+
+def test_kernels_are_stored_so_that_each_gemm_matrix_is_a_view():
+    layer = PAFU(6, 4, 3, num_kernels=3)
+    assert layer.weight.is_contiguous(memory_format=torch.channels_last)
+    for kernel in range(3):
+        matrix = selected_conv._kernel_matrix(layer.weight, kernel, 4, 1)
+        assert matrix.shape == (1, 4, 3 * 3 * 6)
+        assert matrix.untyped_storage().data_ptr() == (
+            layer.weight.untyped_storage().data_ptr())
+    # Conversions keep the layout.
+    assert layer.double().weight.is_contiguous(
+        memory_format=torch.channels_last)

@@ -52,7 +52,7 @@ def test_train_step_reaches_every_kernel_of_every_pafu():
     losses = model(**data, mode='loss')
     losses['loss_decorrelation'].backward()
     for pafu in (m for m in model.modules() if isinstance(m, PAFU)):
-        per_kernel = pafu.weight.grad.view(pafu.num_kernels, -1)
+        per_kernel = pafu.weight.grad.reshape(pafu.num_kernels, -1)
         assert (per_kernel.abs().sum(1) > 0).all()
 
 

@@ -57,7 +57,7 @@ def test_loss_dict_adds_the_decorrelation_loss_to_upstreams():
     assert torch.allclose(losses['loss_decorrelation'],
                           2.0 * pafu.decorrelation_loss())
     losses['loss_decorrelation'].backward()
-    per_kernel = pafu.weight.grad.view(pafu.num_kernels, -1)
+    per_kernel = pafu.weight.grad.reshape(pafu.num_kernels, -1)
     assert (per_kernel.abs().sum(1) > 0).all()
 
 

@@ -42,7 +42,7 @@ def test_decorrelation_gradient_reaches_every_pafu_kernel():
     losses = model.loss(torch.randn(2, 3, 8, 8), torch.randn(2, 2, 8, 8))
     losses['loss_decorrelation'].backward()
     for conv in (model.conv1, model.conv2):
-        per_kernel = conv.weight.grad.view(conv.num_kernels, -1)
+        per_kernel = conv.weight.grad.reshape(conv.num_kernels, -1)
         assert (per_kernel.abs().sum(1) > 0).all()
         # the regulariser does not touch the selector
         assert all(p.grad is None for p in conv.selector.parameters())
