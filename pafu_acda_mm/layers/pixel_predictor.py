@@ -73,6 +73,10 @@ class PixelPredictor(nn.Module):
         self.out_act = (
             build_activation_layer(out_act_cfg)
             if out_act_cfg is not None else nn.Identity())
+        # The convs run channels-last (see forward), and oneDNN returns their
+        # weight gradients channels-last: weights stored alike keep DDP's
+        # gradient buckets from copying (and warning about 1x1 strides).
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor, kernel_size: Tuple[int, int],
                 stride: Tuple[int, int], padding: Tuple[int, int],

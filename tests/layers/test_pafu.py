@@ -36,7 +36,14 @@ def chunking(request, monkeypatch):
         monkeypatch.setattr(selected_conv, '_RESPONSE_CHUNK_OUTPUTS', 1)
 
 
-@pytest.mark.usefixtures('chunking')
+@pytest.fixture(params=['channels-last responses', 'responses of x'])
+def response_source(request, monkeypatch):
+    """Both inputs of the selection gradient's convolutions."""
+    if request.param == 'responses of x':
+        monkeypatch.setattr(selected_conv, '_CHANNELS_LAST_MAX_CHANNELS', 0)
+
+
+@pytest.mark.usefixtures('chunking', 'response_source')
 @pytest.mark.parametrize('kwargs', [
     dict(kernel_size=3, padding=1),
     dict(kernel_size=(3, 5), padding=2, stride=2),
@@ -45,14 +52,17 @@ def chunking(request, monkeypatch):
 ])
 @pytest.mark.parametrize('weight_format',
                          [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize('input_format',
+                         [torch.contiguous_format, torch.channels_last])
 def test_selected_conv_equals_per_kernel_definition_with_gradients(
-        kwargs, weight_format):
+        kwargs, weight_format, input_format):
     # PAFU stores its kernels channels-last; kernels set from outside may
     # come in any layout.
     layer = PAFU(4, 8, num_kernels=4, **kwargs).double()
     layer.weight.data = layer.weight.data.contiguous(
         memory_format=weight_format)
-    x = torch.randn(2, 4, 11, 10, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(2, 4, 11, 10, dtype=torch.float64).contiguous(
+        memory_format=input_format).requires_grad_()
     logits = torch.randn(2, 4, *layer(x).shape[-2:], dtype=torch.float64,
                          requires_grad=True)
     selection = F.one_hot(logits.argmax(1), 4).permute(0, 3, 1, 2).to(
