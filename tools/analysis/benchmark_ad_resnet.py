@@ -6,8 +6,8 @@ with plain 7x7/5x5 convolutions at the ACDA positions. Both models are
 mmpretrain ``ImageClassifier``s (Ad-ResNet backbone, global average pooling,
 1000-way linear head) trained by ``model.train_step`` with SGD: data
 preprocessing, forward, cross-entropy, backward and the update. Iterations
-alternate between the models (medians), so the ratio shares the machine's
-state; compare ratios from one run, never absolute times across runs.
+alternate between the models; the ratio is the median over rounds of the
+two times measured side by side; compare ratios from one run, never absolute times across runs.
 
 Example::
 
@@ -16,10 +16,11 @@ Example::
         --compile
 """
 import argparse
+import statistics
 
 import torch
 from benchmark_layers import (add_clock_argument, check_device_and_clock,
-                              time_interleaved)
+                              median_ratio, time_rounds)
 from mmengine.optim import OptimWrapper
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -94,13 +95,14 @@ def main():
             model.backbone = torch.compile(model.backbone)
         runs[name] = training_iteration(model, args.batch_size, args.size,
                                         args.device)
-    times = time_interleaved(runs, args.repeats, args.clock)
+    rounds = time_rounds(runs, args.repeats, args.clock)
     print(f'| model | train iteration (s), B{args.batch_size} '
           f'{args.size}x{args.size} | vs plain conv |')
     print('|---|---|---|')
-    for name, seconds in times.items():
-        print(f'| {name} (Ad-ResNet-{args.arch}) | {seconds:.3f} | '
-              f'{seconds / times["plain_conv"]:.2f} |')
+    for name, seconds in rounds.items():
+        print(f'| {name} (Ad-ResNet-{args.arch}) | '
+              f'{statistics.median(seconds):.3f} | '
+              f'{median_ratio(rounds, name, "plain_conv"):.2f} |')
 
 
 if __name__ == '__main__':

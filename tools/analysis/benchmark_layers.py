@@ -1,7 +1,7 @@
 """Time and memory of PAFU and ACDA as ratios to ``nn.Conv2d``, in one run.
 
-For each shape, every formulation is timed in interleaved rounds (medians),
-so the ratios share the machine's state; peak training memory is measured in
+For each shape, every formulation is timed in interleaved rounds, each
+ratio the median over rounds of the times measured side by side; peak training memory is measured in
 a fresh process per formulation (CPU: peak RSS beyond inputs and parameters;
 CUDA: ``max_memory_allocated``). Also prints the MAC count of each layer and
 its ratio to the layer's limit. Formulations: the layer, the obvious one
@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import torch
 import torch.nn as nn
@@ -170,10 +170,11 @@ def check_device_and_clock(parser: argparse.ArgumentParser, args) -> None:
         parser.error('--device cuda: CUDA is not available here')
 
 
-def time_interleaved(runs: Dict[str, Callable], repeats: int,
-                     clock: str = 'wall') -> dict:
-    """Median seconds per run of each closure, runs interleaved, after one
-    warm-up run each (which also compiles)."""
+def time_rounds(runs: Dict[str, Callable], repeats: int,
+                clock: str = 'wall') -> Dict[str, List[float]]:
+    """Seconds of each closure in each of ``repeats`` rounds, the closures
+    interleaved within a round, after one warm-up run each (which also
+    compiles)."""
     now = CLOCKS[clock]
     for run in runs.values():
         run()
@@ -183,7 +184,16 @@ def time_interleaved(runs: Dict[str, Callable], repeats: int,
             start = now()
             run()
             samples[name].append(now() - start)
-    return {name: statistics.median(t) for name, t in samples.items()}
+    return samples
+
+
+def median_ratio(rounds: Dict[str, List[float]], name: str,
+                 reference: str) -> float:
+    """Median over rounds of ``name``'s time over ``reference``'s in the same
+    round: runs next to each other share the machine's state, which drifts
+    between rounds on a shared machine."""
+    return statistics.median(
+        t / r for t, r in zip(rounds[name], rounds[reference]))
 
 
 def _status_kib(field: str) -> int:
@@ -291,7 +301,7 @@ def main():
         times = {}
         for train in (False, True):
             runs = {n: step(m, x, train) for n, m in modules.items()}
-            times[train] = time_interleaved(runs, args.repeats, args.clock)
+            times[train] = time_rounds(runs, args.repeats, args.clock)
         memory = {}
         if not args.no_memory:
             for name in modules:
@@ -309,8 +319,8 @@ def main():
                                        (count['layer'] / count['conv'],
                                         count['train_limit']))
             print(f'| {shape} | {name} | '
-                  f'{times[False][name] / times[False]["conv"]:.2f} | '
-                  f'{times[True][name] / times[True]["conv"]:.2f} | {mem} | '
+                  f'{median_ratio(times[False], name, "conv"):.2f} | '
+                  f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
                   f'{layer_macs:.2f} | {train_limit:.2f} |', flush=True)
 
 
