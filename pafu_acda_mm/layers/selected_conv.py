@@ -33,6 +33,14 @@ def conv_layout(tensor: torch.Tensor, num_kernels: int,
     return grouped.transpose(0, 1).reshape(tensor.shape)
 
 
+def _memory_format(tensor: torch.Tensor) -> torch.memory_format:
+    """``torch.channels_last`` for a channels-last 4-D tensor, else
+    ``torch.contiguous_format``."""
+    return (torch.channels_last if tensor.is_contiguous(
+        memory_format=torch.channels_last) and not tensor.is_contiguous() else
+            torch.contiguous_format)
+
+
 class _Windows:
     """Output pixels sorted by kernel, and how to gather their windows.
 
@@ -228,9 +236,9 @@ def _selection_grad(x, windows: _Windows, weight, bias, grad_out, grad_rows,
     """``<dL/dy, W_n * x + b_n>`` at every pixel, ``(B, n, H_out, W_out)``.
 
     The responses are convolutions a few kernels at a time, multiplied in
-    place with ``dL/dy`` and summed over channels. Below
+    place with ``dL/dy`` and summed over channels. Up to
     :data:`_CHANNELS_LAST_MAX_CHANNELS` input channels they convolve the
-    windows' padded channels-last input, above it ``x`` as given.
+    windows' padded channels-last input, above that ``x`` as given.
     """
     groups = windows.groups
     out_channels = grad_out.shape[1]
@@ -242,9 +250,9 @@ def _selection_grad(x, windows: _Windows, weight, bias, grad_out, grad_rows,
                               -1).permute(0, 3, 1, 2)
     else:
         source, source_padding = x, padding
-        grad = grad_out.contiguous(memory_format=memory_format_of(x))
+        grad = grad_out.contiguous(memory_format=_memory_format(x))
     # oneDNN runs channels-last if either operand is: match the weights.
-    layout = memory_format_of(source)
+    layout = _memory_format(source)
     # Responses' channels are (g, count, C_out / g) (see conv_layout).
     grad = grad.unflatten(1, (groups, 1, -1))
     per_chunk = min(num_kernels, _RESPONSE_CHUNK_OUTPUTS)
@@ -263,14 +271,6 @@ def _selection_grad(x, windows: _Windows, weight, bias, grad_out, grad_rows,
             responses.unflatten(1, (groups, count, -1)).mul_(grad).sum(
                 dim=(1, 3)))
     return torch.cat(grads, dim=1)
-
-
-def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
-    """``torch.channels_last`` for a channels-last 4-D tensor, else
-    ``torch.contiguous_format``."""
-    return (torch.channels_last if tensor.is_contiguous(
-        memory_format=torch.channels_last) and not tensor.is_contiguous() else
-            torch.contiguous_format)
 
 
 def selected_conv2d(x: torch.Tensor,
@@ -338,4 +338,4 @@ def indexed_conv2d(x: torch.Tensor,
             response += biases[kernel]
         out.index_copy_(0, pixels, response)
     out = out.view(*index.shape, out_channels).permute(0, 3, 1, 2)
-    return out.contiguous(memory_format=memory_format_of(x))
+    return out.contiguous(memory_format=_memory_format(x))
