@@ -19,8 +19,8 @@ import argparse
 import statistics
 
 import torch
-from benchmark_layers import (add_clock_argument, check_device_and_clock,
-                              median_ratio, time_rounds)
+from benchmark_layers import (add_timing_arguments, median_ratio,
+                              setup_timing, time_rounds)
 from mmengine.optim import OptimWrapper
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -84,9 +84,9 @@ def main():
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--compile', action='store_true',
                         help='compile both backbones with torch.compile')
-    add_clock_argument(parser)
+    add_timing_arguments(parser)
     args = parser.parse_args()
-    check_device_and_clock(parser, args)
+    setup_timing(parser, args)
 
     runs = {}
     for name, acda_cfg in VARIANTS.items():

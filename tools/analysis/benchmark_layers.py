@@ -1,9 +1,10 @@
 """Time and memory of PAFU and ACDA as ratios to ``nn.Conv2d``, in one run.
 
 For each shape, every formulation is timed in interleaved rounds, each
-ratio the median over rounds of the times measured side by side; peak training memory is measured in
-a fresh process per formulation (CPU: peak RSS beyond inputs and parameters;
-CUDA: ``max_memory_allocated``). Also prints the MAC count of each layer and
+ratio the median over rounds of the times measured side by side, with freed
+CPU memory kept in the heap (``--allocator``); peak training memory is
+measured in a fresh process per formulation (CPU: peak RSS beyond inputs and
+parameters; CUDA: ``max_memory_allocated``). Also prints the MAC count of each layer and
 its ratio to the layer's limit. Formulations: the layer, the obvious one
 (``pafu_plain``, ``acda_unfold``), and for PAFU the ``nn.Conv2d`` that deploy
 conversion makes of a unit that picks one kernel (``pafu_deployed``).
@@ -19,6 +20,7 @@ Example::
     .venv/bin/python tools/analysis/benchmark_layers.py --device cuda --compile
 """
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -153,21 +155,55 @@ def step(module: nn.Module, x: torch.Tensor, train: bool) -> Callable:
 CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
 
 
-def add_clock_argument(parser: argparse.ArgumentParser) -> None:
-    """``--clock {wall,cpu}`` (default wall); see :data:`CLOCKS`."""
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--clock {wall,cpu}`` (default wall; see :data:`CLOCKS`) and
+    ``--allocator {heap,system}`` (see :func:`keep_freed_memory_in_heap`)."""
     parser.add_argument(
         '--clock', default='wall', choices=list(CLOCKS),
         help='wall time, or process CPU time (CPU only: robust on a shared '
         'machine, use with OMP_NUM_THREADS set)')
+    parser.add_argument(
+        '--allocator', default='heap', choices=['heap', 'system'],
+        help='heap: CPU tensors reuse freed heap memory, as with a caching '
+        'allocator (default); system: glibc defaults, where a large tensor '
+        'is a fresh mmap and pays its page faults')
 
 
-def check_device_and_clock(parser: argparse.ArgumentParser, args) -> None:
-    """Exit with a usage error for CUDA without a GPU or timed by CPU time."""
+def setup_timing(parser: argparse.ArgumentParser, args) -> None:
+    """Exit with a usage error for CUDA without a GPU or timed by CPU time;
+    apply ``--allocator``."""
     if args.device == 'cuda' and args.clock == 'cpu':
         parser.error('--clock cpu does not time CUDA kernels; use --clock '
                      'wall with --device cuda')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: CUDA is not available here')
+    if args.allocator == 'heap':
+        keep_freed_memory_in_heap()
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+
+
+def keep_freed_memory_in_heap() -> None:
+    """Serve this process's allocations from glibc's heap and keep freed
+    memory there, as a caching allocator would.
+
+    With glibc's defaults every block above its mmap threshold (at most
+    32 MiB, adapted at run time) is a fresh mmap whose page faults go to
+    whichever formulation allocates it; on this project's VMs they were 40 %
+    of a 64-channel 3x3 conv's forward, and came and went with the
+    allocation history. Timings then measure the computation.
+
+    Raises:
+        RuntimeError: Without glibc's ``mallopt``.
+    """
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, 'mallopt') or not (
+            libc.mallopt(_M_MMAP_MAX, 0)
+            and libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)):
+        raise RuntimeError('--allocator heap needs glibc\'s mallopt; use '
+                           '--allocator system')
 
 
 def time_rounds(runs: Dict[str, Callable], repeats: int,
@@ -282,9 +318,9 @@ def main():
                         help='also time the layers under torch.compile')
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the (slow) per-process memory peaks')
-    add_clock_argument(parser)
+    add_timing_arguments(parser)
     args = parser.parse_args()
-    check_device_and_clock(parser, args)
+    setup_timing(parser, args)
 
     print('| shape | layer | fwd vs conv | train vs conv | train mem vs '
           'conv | MACs vs conv | train limit |')
