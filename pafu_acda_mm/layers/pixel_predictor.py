@@ -19,7 +19,12 @@ class PixelPredictor(nn.Module):
     The input is zero-padded (or cropped, for a negative amount) once so that
     both convs run unpadded and output pixel ``(i, j)`` sees the input
     neighbourhood centred on ``(i * stride - padding + dilation * (k // 2))``,
-    the centre of the host convolution's ``k x k`` window at that pixel.
+    the centre of the host convolution's ``k x k`` window at that pixel. The
+    host's stride goes to the predict conv (the neighbourhood is then
+    ``reduce + predict - 1`` pixels wide) or, with ``strided_reduce``, to the
+    reduce conv, as in the ACDA authors' public generator (``stride *
+    (predict - 1) + reduce`` wide, and both convs run at the output's
+    resolution, ``stride ** 2`` times cheaper).
 
     Args:
         in_channels (int): Input channels.
@@ -34,6 +39,8 @@ class PixelPredictor(nn.Module):
             Default: ``dict(type='ReLU')``.
         out_act_cfg (dict, optional): Activation on the prediction, e.g.
             ``dict(type='Tanh')``. Default: None.
+        strided_reduce (bool): Whether the reduce conv carries the host's
+            stride instead of the predict conv. Default: False.
     """
 
     def __init__(self,
@@ -44,7 +51,8 @@ class PixelPredictor(nn.Module):
                  kernel_size: int = 3,
                  norm_cfg: Optional[dict] = None,
                  act_cfg: dict = dict(type='ReLU'),
-                 out_act_cfg: Optional[dict] = None):
+                 out_act_cfg: Optional[dict] = None,
+                 strided_reduce: bool = False):
         super().__init__()
         for name, size in (('reduce_kernel_size', reduce_kernel_size),
                            ('kernel_size', kernel_size)):
@@ -54,7 +62,7 @@ class PixelPredictor(nn.Module):
         if not isinstance(mid_channels, int) or mid_channels < 1:
             raise ValueError(
                 f'mid_channels must be a positive int, got {mid_channels!r}')
-        self.radius = reduce_kernel_size // 2 + kernel_size // 2
+        self.strided_reduce = strided_reduce
         with_norm = norm_cfg is not None
         layers = [
             nn.Conv2d(in_channels, mid_channels, reduce_kernel_size,
@@ -64,7 +72,7 @@ class PixelPredictor(nn.Module):
             layers.append(build_norm_layer(norm_cfg, mid_channels)[1])
         layers.append(build_activation_layer(act_cfg))
         self.reduce = nn.Sequential(*layers)
-        # The stride is set per call by the host convolution (see forward).
+        # The host convolution sets the stride per call (see forward).
         self.predict = nn.Conv2d(mid_channels, out_channels, kernel_size,
                                  bias=not with_norm)
         self.predict_norm = (
@@ -92,12 +100,25 @@ class PixelPredictor(nn.Module):
             Tensor: ``(B, out_channels, H_out, W_out)`` where ``H_out, W_out``
             equal ``nn.Conv2d``'s output size for that geometry.
         """
-        pads = [p - d * (k // 2) + self.radius
-                for k, p, d in zip(kernel_size, padding, dilation)]
+        reduce_conv = self.reduce[0]
+        reduce_radius = reduce_conv.kernel_size[0] // 2
+        predict_radius = self.predict.kernel_size[0] // 2
+        # Input pixels from the first window's centre to the first input
+        # pixel the predictor reads.
+        pads = [
+            p - d * (k // 2) + reduce_radius +
+            (s if self.strided_reduce else 1) * predict_radius
+            for k, p, d, s in zip(kernel_size, padding, dilation, stride)
+        ]
         # Channels-last: oneDNN's faster layout for these convs (1.6x at
         # 64 channels), and the layout the PAFU/ACDA computations use.
         x = F.pad(x.contiguous(memory_format=torch.channels_last),
                   [pads[1], pads[1], pads[0], pads[0]])
-        hidden = self.reduce(x)
-        out = F.conv2d(hidden, self.predict.weight, self.predict.bias, stride)
+        reduce_stride, predict_stride = ((stride, 1) if self.strided_reduce
+                                         else (1, stride))
+        hidden = F.conv2d(x, reduce_conv.weight, reduce_conv.bias,
+                          reduce_stride)
+        hidden = self.reduce[1:](hidden)
+        out = F.conv2d(hidden, self.predict.weight, self.predict.bias,
+                       predict_stride)
         return self.out_act(self.predict_norm(out))

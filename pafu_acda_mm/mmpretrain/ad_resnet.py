@@ -7,13 +7,15 @@ from mmpretrain.registry import MODELS
 from ..models import build_conv_like
 
 # The atom generator of the ACDA authors' public code: 3x3 conv to 64
-# channels, BN, Tanh, 3x3 conv to the coefficients, BN, Tanh. 64 equals
-# their max(64, m * S * m' / 2) for m=6 atoms and up to 3 scales of 6 bases.
+# channels carrying the stride, BN, Tanh, 3x3 conv to the coefficients, BN,
+# Tanh. 64 equals their max(64, m * S * m' / 2) for m=6 atoms and up to 3
+# scales of 6 bases.
 PUBLIC_ACDA_GENERATOR = dict(
     reduce_kernel_size=3,
     norm_cfg=dict(type='BN'),
     act_cfg=dict(type='Tanh'),
-    out_act_cfg=dict(type='Tanh'))
+    out_act_cfg=dict(type='Tanh'),
+    strided_reduce=True)
 
 
 @MODELS.register_module()

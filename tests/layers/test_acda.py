@@ -193,11 +193,13 @@ def test_eval_forward_is_deterministic():
 
 
 def test_public_generator_layout_is_expressible():
-    layer = ACDA(256, 256, 7, padding=3, generator_cfg=dict(
+    layer = ACDA(256, 256, 7, stride=2, padding=3, generator_cfg=dict(
         reduce_kernel_size=3, norm_cfg=dict(type='BN'),
-        act_cfg=dict(type='Tanh'), out_act_cfg=dict(type='Tanh')))
+        act_cfg=dict(type='Tanh'), out_act_cfg=dict(type='Tanh'),
+        strided_reduce=True))
     generator = layer.atom_generator
     assert generator.reduce[0].kernel_size == (3, 3)
+    assert generator.strided_reduce
     assert isinstance(generator.out_act, nn.Tanh)
     out = layer(torch.randn(1, 256, 9, 9))
-    assert out.shape == (1, 256, 9, 9)
+    assert out.shape == (1, 256, 5, 5)
