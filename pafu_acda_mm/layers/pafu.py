@@ -9,7 +9,8 @@ from mmengine.registry import MODELS
 from .conv_geometry import Conv2dGeometry
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .pixel_predictor import PixelPredictor
-from .selected_conv import indexed_conv2d, selected_conv2d
+from .selected_conv import (indexed_conv2d, memory_format_of,
+                            selected_conv2d)
 
 
 @MODELS.register_module('PAFU')
@@ -142,19 +143,26 @@ class PAFU(Conv2dGeometry):
             W_out)`` with ``nn.Conv2d``'s output size, and with
             ``return_selection`` the ``(B, H_out, W_out)`` int64 index map.
         """
-        logits = self.selection_logits(x)
         weight, bias, x = self._cast_for_compute(x)
+        # One channels-last copy for the selector's convs and, in inference,
+        # the gathered windows (selected_conv.py): each transposing copy
+        # costs ~0.2 of a 64-channel 3x3 conv.
+        x_channels_last = x.contiguous(memory_format=torch.channels_last)
+        logits = self.selection_logits(x_channels_last)
         conv_args = (self.stride, self.padding, self.dilation, self.groups)
         if torch.is_grad_enabled():
             selection = straight_through_gumbel_softmax(
                 logits, self.tau, dim=1, sample=self.training)
+            # Saved for backward as given: above 64 channels the selection
+            # gradient convolves it in its own layout.
             out = selected_conv2d(x, weight, bias, selection.to(x.dtype),
                                   *conv_args)
             index = selection.argmax(dim=1) if return_selection else None
         else:  # the same selection, without the surrogate's tensors
             index = gumbel_argmax(logits, dim=1, sample=self.training)
-            out = indexed_conv2d(x, weight, bias, index, self.num_kernels,
-                                 *conv_args)
+            out = indexed_conv2d(x_channels_last, weight, bias, index,
+                                 self.num_kernels, *conv_args).contiguous(
+                                     memory_format=memory_format_of(x))
         return (out, index) if return_selection else out
 
     def _cast_for_compute(self, x: torch.Tensor):

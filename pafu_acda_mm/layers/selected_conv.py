@@ -33,7 +33,7 @@ def conv_layout(tensor: torch.Tensor, num_kernels: int,
     return grouped.transpose(0, 1).reshape(tensor.shape)
 
 
-def _memory_format(tensor: torch.Tensor) -> torch.memory_format:
+def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
     """``torch.channels_last`` for a channels-last 4-D tensor, else
     ``torch.contiguous_format``."""
     return (torch.channels_last if tensor.is_contiguous(
@@ -250,9 +250,9 @@ def _selection_grad(x, windows: _Windows, weight, bias, grad_out, grad_rows,
                               -1).permute(0, 3, 1, 2)
     else:
         source, source_padding = x, padding
-        grad = grad_out.contiguous(memory_format=_memory_format(x))
+        grad = grad_out.contiguous(memory_format=memory_format_of(x))
     # oneDNN runs channels-last if either operand is: match the weights.
-    layout = _memory_format(source)
+    layout = memory_format_of(source)
     # Responses' channels are (g, count, C_out / g) (see conv_layout).
     grad = grad.unflatten(1, (groups, 1, -1))
     per_chunk = min(num_kernels, _RESPONSE_CHUNK_OUTPUTS)
@@ -338,4 +338,4 @@ def indexed_conv2d(x: torch.Tensor,
             response += biases[kernel]
         out.index_copy_(0, pixels, response)
     out = out.view(*index.shape, out_channels).permute(0, 3, 1, 2)
-    return out.contiguous(memory_format=_memory_format(x))
+    return out.contiguous(memory_format=memory_format_of(x))

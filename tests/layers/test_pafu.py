@@ -148,12 +148,15 @@ def test_eval_selection_is_deterministic_argmax():
     assert not torch.equal(sel_train, sel1)  # Gumbel noise in training
 
 
+@pytest.mark.parametrize('input_format',
+                         [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize('training', [False, True])
-def test_no_grad_forward_equals_the_autograd_forward(training):
+def test_no_grad_forward_equals_the_autograd_forward(training, input_format):
     """Without grad, PAFU skips the one-hot selection and its softmax; the
-    output and the selection (noise included) must not change."""
+    output and the selection (noise included) must not change, and both
+    keep the input's memory format."""
     layer = PAFU(3, 5, (3, 5), padding=2, num_kernels=4).train(training)
-    x = torch.randn(2, 3, 11, 9)
+    x = torch.randn(2, 3, 11, 9).contiguous(memory_format=input_format)
     torch.manual_seed(3)
     out, index = layer(x, return_selection=True)
     assert out.requires_grad
@@ -162,6 +165,8 @@ def test_no_grad_forward_equals_the_autograd_forward(training):
         fast_out, fast_index = layer(x, return_selection=True)
     assert torch.equal(fast_index, index)
     assert torch.equal(fast_out, out)
+    assert out.is_contiguous(memory_format=input_format)
+    assert fast_out.is_contiguous(memory_format=input_format)
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
