@@ -7,7 +7,8 @@ mmpretrain ``ImageClassifier``s (Ad-ResNet backbone, global average pooling,
 1000-way linear head) trained by ``model.train_step`` with SGD: data
 preprocessing, forward, cross-entropy, backward and the update. Iterations
 alternate between the models; the ratio is the median over rounds of the
-two times measured side by side; compare ratios from one run, never absolute times across runs.
+two times measured side by side; compare ratios from one run, never
+absolute times across runs.
 
 Example::
 
