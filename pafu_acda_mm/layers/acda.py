@@ -6,10 +6,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from .conv_geometry import Conv2dGeometry, crop_negative_padding
+from .conv_geometry import Conv2dGeometry
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
 from .pixel_predictor import PixelPredictor
+
+
+def _pad_or_crop(x: torch.Tensor, padding: Tuple[int, int]):
+    """Split ``padding`` into a crop applied now and a non-negative rest.
+
+    ``F.conv2d`` takes only non-negative padding; a negative amount is a crop.
+    """
+    crop = [min(p, 0) for p in padding]
+    if any(crop):
+        x = F.pad(x, [crop[1], crop[1], crop[0], crop[0]])
+    return x, tuple(max(p, 0) for p in padding)
 
 
 def acda_conv2d(x: torch.Tensor,
@@ -66,7 +77,7 @@ def acda_conv2d(x: torch.Tensor,
         # A smaller scale sits centred in the k x k window.
         scale_padding = tuple(p - d * ((kernel_size - size) // 2)
                               for p, d in zip(padding, dilation))
-        x_in, scale_padding = crop_negative_padding(x_cl, scale_padding)
+        x_in, scale_padding = _pad_or_crop(x_cl, scale_padding)
         # One depthwise conv per basis: oneDNN's depthwise kernels (and
         # their backward, 3x faster here) need a channel multiplier of 1.
         responses = torch.stack([
@@ -123,7 +134,7 @@ def acda_conv2d_taps(x: torch.Tensor,
     atoms = torch.matmul(
         coeffs.permute(0, 2, 3, 1).reshape(batch, out_h, out_w, num_atoms,
                                            -1), flat_bases)
-    x, padding = crop_negative_padding(x, padding)
+    x, padding = _pad_or_crop(x, padding)
     rows = F.pad(x, [padding[1], padding[1], padding[0], padding[0]]).permute(
         0, 2, 3, 1)  # (B, H_pad, W_pad, C_in)
     atom_out = None  # (B, H_out, W_out, m, C_in)

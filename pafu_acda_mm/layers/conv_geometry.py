@@ -1,9 +1,7 @@
 """``nn.Conv2d``'s arguments, validated, as the attributes ConvModule reads."""
 from typing import Tuple
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 
 def _pair(value, name: str) -> Tuple[int, int]:
@@ -13,29 +11,6 @@ def _pair(value, name: str) -> Tuple[int, int]:
             and all(isinstance(v, int) for v in value)):
         return tuple(value)
     raise ValueError(f'{name} must be an int or a pair of ints, got {value!r}')
-
-
-def crop_negative_padding(
-        x: torch.Tensor,
-        padding: Tuple[int, int]) -> Tuple[torch.Tensor, Tuple[int, int]]:
-    """Apply the negative part of a symmetric ``padding`` as a crop.
-
-    ``F.conv2d`` takes only non-negative padding; a negative amount is a crop.
-
-    Args:
-        x (Tensor): ``(B, C, H, W)``.
-        padding (tuple[int, int]): Pixels added on each side of ``H`` and
-            ``W``, negative to remove.
-
-    Returns:
-        tuple[Tensor, tuple[int, int]]: ``x`` cropped where ``padding`` is
-        negative (``x`` itself otherwise), and the non-negative padding left
-        for the convolution.
-    """
-    crop = [min(p, 0) for p in padding]
-    if any(crop):
-        x = F.pad(x, [crop[1], crop[1], crop[0], crop[0]])
-    return x, tuple(max(p, 0) for p in padding)
 
 
 class Conv2dGeometry(nn.Module):

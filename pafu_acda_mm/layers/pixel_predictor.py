@@ -12,22 +12,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
-from .conv_geometry import crop_negative_padding
-
 
 class PixelPredictor(nn.Module):
     """``reduce`` conv -> norm -> act -> ``predict`` conv (-> out act).
 
-    The first conv zero-pads the input (or it is cropped, for a negative
-    amount), the second runs unpadded, and output pixel ``(i, j)`` sees the
-    input neighbourhood centred on
-    ``(i * stride - padding + dilation * (k // 2))``, the centre of the host
-    convolution's ``k x k`` window at that pixel. The host's stride goes to
-    the predict conv (the neighbourhood is then ``reduce + predict - 1``
-    pixels wide) or, with ``strided_reduce``, to the reduce conv, as in the
-    ACDA authors' public generator (``stride * (predict - 1) + reduce`` wide,
-    and both convs run at the output's resolution, ``stride ** 2`` times
-    cheaper).
+    The input is zero-padded (or cropped, for a negative amount) once so that
+    both convs run unpadded and output pixel ``(i, j)`` sees the input
+    neighbourhood centred on ``(i * stride - padding + dilation * (k // 2))``,
+    the centre of the host convolution's ``k x k`` window at that pixel. The
+    host's stride goes to the predict conv (the neighbourhood is then
+    ``reduce + predict - 1`` pixels wide) or, with ``strided_reduce``, to the
+    reduce conv, as in the ACDA authors' public generator (``stride *
+    (predict - 1) + reduce`` wide, and both convs run at the output's
+    resolution, ``stride ** 2`` times cheaper).
 
     Args:
         in_channels (int): Input channels.
@@ -114,14 +111,13 @@ class PixelPredictor(nn.Module):
             for k, p, d, s in zip(kernel_size, padding, dilation, stride)
         ]
         # Channels-last: oneDNN's faster layout for these convs (1.6x at
-        # 64 channels), and the layout the PAFU/ACDA computations use. The
-        # padding goes to the conv: a padded copy costs a pass over x.
-        x, pads = crop_negative_padding(
-            x.contiguous(memory_format=torch.channels_last), pads)
+        # 64 channels), and the layout the PAFU/ACDA computations use.
+        x = F.pad(x.contiguous(memory_format=torch.channels_last),
+                  [pads[1], pads[1], pads[0], pads[0]])
         reduce_stride, predict_stride = ((stride, 1) if self.strided_reduce
                                          else (1, stride))
         hidden = F.conv2d(x, reduce_conv.weight, reduce_conv.bias,
-                          reduce_stride, pads)
+                          reduce_stride)
         hidden = self.reduce[1:](hidden)
         out = F.conv2d(hidden, self.predict.weight, self.predict.bias,
                        predict_stride)
