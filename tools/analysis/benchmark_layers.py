@@ -4,8 +4,8 @@ For each shape, every formulation is timed in interleaved rounds, each
 ratio the median over rounds of the times measured side by side, with freed
 CPU memory kept in the heap (``--allocator``); peak training memory is
 measured in a fresh process per formulation (CPU: peak RSS beyond inputs and
-parameters; CUDA: ``max_memory_allocated``). Also prints the MAC count of each layer and
-its ratio to the layer's limit. Formulations: the layer, the obvious one
+parameters; CUDA: ``max_memory_allocated``). Also prints the MAC count of
+each layer and its ratio to the layer's limit. Formulations: the layer, the obvious one
 (``pafu_plain``, ``acda_unfold``), and for PAFU the ``nn.Conv2d`` that deploy
 conversion makes of a unit that picks one kernel (``pafu_deployed``).
 Timings are noisy on shared machines: compare ratios from one run, never
