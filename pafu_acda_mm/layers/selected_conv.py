@@ -2,9 +2,12 @@
 
 ``y[p] = W[z_p] * x[window(p)] + b[z_p]`` for a one-hot selection ``z``. The
 forward and the ``dx``/``dW`` gradients touch only the selected kernel: output
-pixels are sorted by kernel and each kernel is one GEMM over the gathered
-windows of its pixels (an implicit im2col, in bounded chunks, never a full
-unfold). The straight-through gradient of the selection,
+pixels are sorted by kernel and each kernel is a 1x1 convolution over the
+gathered windows of its pixels, laid out as a one-row channels-last image (an
+implicit im2col, in bounded chunks, never a full unfold). A 1x1 convolution
+rather than a matrix product: oneDNN runs it with the CPU's widest vectors,
+while MKL's GEMM runs AVX2 code on AMD CPUs (2x slower there, on par on
+Intel's). The straight-through gradient of the selection,
 ``dL/dz_n[p] = <dL/dy[p], W_n * x[window(p)] + b_n>``, needs every kernel's
 response at every pixel; it is computed by convolutions over a few kernels at
 a time. Only the input, the kernels and the selected index are saved.
@@ -16,6 +19,10 @@ import torch.nn.functional as F
 
 # Elements of gathered windows per chunk, relative to the padded input size.
 _WINDOW_CHUNK_RATIO = 1
+# Each chunk's 1x1 convolution runs on a multiple of this many rows, zero
+# rows appended: oneDNN builds a primitive per new shape (~0.5-2 ms), and the
+# group sizes change with every selection.
+_ROWS_MULTIPLE = 64
 # Kernel responses computed at once for the selection gradient, in units of
 # the output's size.
 _RESPONSE_CHUNK_OUTPUTS = 2
@@ -41,11 +48,26 @@ def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
             torch.contiguous_format)
 
 
+def _as_image(rows: torch.Tensor) -> torch.Tensor:
+    """Contiguous rows ``(P, C)`` as the channels-last image
+    ``(1, C, 1, P)`` that a 1x1 convolution takes (a view)."""
+    return rows.view(1, 1, *rows.shape).permute(0, 3, 1, 2)
+
+
+def _as_rows(image: torch.Tensor) -> torch.Tensor:
+    """A one-row image ``(1, C, 1, P)`` as rows ``(P, C)`` (a view when the
+    image is channels-last, as oneDNN returns it for channels-last input)."""
+    return image.permute(0, 2, 3, 1).reshape(-1, image.shape[1])
+
+
 class _Windows:
     """Output pixels sorted by kernel, and how to gather their windows.
 
     Row ``base[p] + taps[t]`` of the padded channels-last input, flattened to
     ``(B * H_pad * W_pad, C_in)``, is tap ``t`` of output pixel ``p``'s window.
+    Gathered windows are rows ``(P, k * k * C_in)``, group-major, then
+    tap-major, channel-minor: the input of a grouped 1x1 convolution whose
+    weight is :func:`_kernel_matrix`.
     """
 
     def __init__(self, x: torch.Tensor, index: torch.Tensor, kernel_size: int,
@@ -70,6 +92,10 @@ class _Windows:
         self.taps = (taps.view(-1, 1) * dilation[0] * pad_w +
                      taps.view(1, -1) * dilation[1]).flatten()
         self.order = torch.argsort(index.flatten())
+        # Sorted position of each output pixel.
+        self.unsort = torch.empty_like(self.order)
+        self.unsort[self.order] = torch.arange(self.order.numel(),
+                                               device=device)
         # Sizing the per-kernel groups syncs with the host on GPU.
         self.counts = torch.bincount(index.flatten()).tolist()
         self.window = self.taps.numel() * channels
@@ -78,17 +104,18 @@ class _Windows:
         # One buffer for every chunk's windows: a fresh input-sized block per
         # chunk is a fresh mmap, whose page faults cost as much as the gather.
         self.workspace = self.rows.new_empty(
-            min(self.chunk, index.numel()) * self.window)
+            _padded_count(min(self.chunk, index.numel())) * self.window)
 
-    def chunks(self) -> List[Tuple[int, torch.Tensor]]:
-        """``(kernel, output pixel indices)`` per chunk, kernels ascending; a
+    def chunks(self) -> List[Tuple[int, slice]]:
+        """``(kernel, span of sorted positions)`` per chunk, kernels
+        ascending (``order[span]`` are the chunk's output pixels); a
         kernel's pixels split into equal chunks (no small remainder GEMM)."""
         chunks, start = [], 0
         for kernel, count in enumerate(self.counts):
             pieces = -(-count // self.chunk)
             bounds = [start + i * count // pieces
                       for i in range(pieces + 1)] if count else []
-            chunks += [(kernel, self.order[first:last])
+            chunks += [(kernel, slice(first, last))
                        for first, last in zip(bounds, bounds[1:])]
             start += count
         return chunks
@@ -98,28 +125,33 @@ class _Windows:
         return (self.base[pixels].view(-1, 1) + self.taps).flatten()
 
     def window_buffer(self, pixels: int) -> torch.Tensor:
-        """The workspace as ``(pixels, k * k * C_in)``, for at most one
-        chunk; the next :meth:`gather` or :meth:`window_buffer` reuses it."""
-        return self.workspace[:pixels * self.window].view(pixels, self.window)
+        """The workspace as ``(_padded_count(pixels), k * k * C_in)``, for at
+        most one chunk; the next :meth:`gather` or :meth:`window_buffer`
+        reuses it."""
+        count = _padded_count(pixels)
+        return self.workspace[:count * self.window].view(count, self.window)
 
     def gather(self, rows: torch.Tensor) -> torch.Tensor:
-        """Windows as ``(groups, P, k * k * C_in / groups)`` (in the
+        """Windows ``(_padded_count(P), k * k * C_in)`` of the ``P`` pixels
+        whose :meth:`row_index` is ``rows``, then zero rows (in the
         workspace when ``groups == 1``)."""
-        windows = self.window_buffer(rows.numel() // self.taps.numel())
+        pixels = rows.numel() // self.taps.numel()
+        windows = self.window_buffer(pixels)
         torch.index_select(self.rows, 0, rows,
-                           out=windows.view(-1, self.rows.shape[1]))
-        return self._to_groups(windows.view(-1, self.taps.numel(),
-                                            self.rows.shape[1]))
+                           out=windows[:pixels].view(-1, self.rows.shape[1]))
+        windows[pixels:].zero_()
+        return self._swap_taps_and_groups(windows, self.taps.numel(),
+                                          self.groups)
 
     def scatter_add(self, target: torch.Tensor, rows: torch.Tensor,
                     grad_windows: torch.Tensor) -> None:
-        """Add ``(groups, P, k * k * C_in / groups)`` window gradients into
-        ``target`` shaped like :attr:`rows`."""
-        groups, pixels = grad_windows.shape[:2]
-        per_group = grad_windows.view(groups, pixels, self.taps.numel(), -1)
-        target.index_add_(0, rows,
-                          per_group.permute(1, 2, 0, 3).reshape(
-                              -1, target.shape[1]))
+        """Add the gradients of the first ``P`` of :meth:`gather`'s windows
+        (``rows``: their :meth:`row_index`) into ``target`` shaped like
+        :attr:`rows`."""
+        pixels = rows.numel() // self.taps.numel()
+        per_tap = self._swap_taps_and_groups(grad_windows[:pixels],
+                                             self.groups, self.taps.numel())
+        target.index_add_(0, rows, per_tap.view(-1, target.shape[1]))
 
     def crop(self, padded_rows: torch.Tensor) -> torch.Tensor:
         """Padded channels-last rows back to an NCHW-shaped input tensor."""
@@ -130,30 +162,43 @@ class _Windows:
                       self.padding[1]:self.padding[1] + width].permute(
                           0, 3, 1, 2)
 
-    def _to_groups(self, windows: torch.Tensor) -> torch.Tensor:
-        pixels, taps, channels = windows.shape
-        grouped = windows.view(pixels, taps, self.groups,
-                               channels // self.groups)
-        return grouped.permute(2, 0, 1, 3).reshape(self.groups, pixels, -1)
+    @staticmethod
+    def _swap_taps_and_groups(windows: torch.Tensor, outer: int,
+                              inner: int) -> torch.Tensor:
+        """Rows ``(P, outer, inner, c)`` as ``(P, inner, outer, c)``,
+        flattened (a view when either is 1)."""
+        pixels, width = windows.shape
+        return windows.view(pixels, outer, inner, -1).transpose(1, 2).reshape(
+            pixels, width)
 
 
-def _kernel_matrix(weight: torch.Tensor, kernel: int, out_channels: int,
-                   groups: int) -> torch.Tensor:
-    """Kernel ``kernel`` of ``(n * C_out, C_in / g, k, k)`` as
-    ``(g, C_out / g, k * k * C_in / g)``, matching the tap-major,
-    channel-minor window layout: a view of a channels-last ``weight`` (how
-    PAFU stores its kernels), a copy otherwise."""
+def _padded_count(pixels: int) -> int:
+    """``pixels`` rounded up to a multiple of :data:`_ROWS_MULTIPLE`."""
+    return -(-pixels // _ROWS_MULTIPLE) * _ROWS_MULTIPLE
+
+
+def _padded_rows(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``rows[index]``, then zero rows up to ``_padded_count(len(index))``."""
+    selected = rows.new_zeros(_padded_count(index.numel()), rows.shape[1])
+    torch.index_select(rows, 0, index, out=selected[:index.numel()])
+    return selected
+
+
+def _kernel_matrix(weight: torch.Tensor, kernel: int,
+                   out_channels: int) -> torch.Tensor:
+    """Kernel ``kernel`` of ``(n * C_out, C_in / g, k, k)`` as the weight
+    ``(C_out, k * k * C_in / g, 1, 1)`` of a grouped 1x1 convolution over
+    the tap-major, channel-minor windows: a view of a channels-last
+    ``weight`` (how PAFU stores its kernels), a copy otherwise."""
     rows = weight[kernel * out_channels:(kernel + 1) * out_channels]
-    return rows.permute(0, 2, 3, 1).reshape(groups, out_channels // groups,
-                                            -1)
+    return rows.permute(0, 2, 3, 1).reshape(out_channels, -1, 1, 1)
 
 
 def _add_kernel_grad(grad_weight: torch.Tensor, kernel: int,
                      grad_matrix: torch.Tensor) -> None:
-    """Add a ``(g, C_out / g, k * k * C_in / g)`` gradient into kernel
+    """Add a ``(C_out, k * k * C_in / g, 1, 1)`` gradient into kernel
     ``kernel``'s rows of ``grad_weight`` (inverse of :func:`_kernel_matrix`)."""
-    groups, out_per_group = grad_matrix.shape[:2]
-    out_channels = groups * out_per_group
+    out_channels = grad_matrix.shape[0]
     rows = grad_weight[kernel * out_channels:(kernel + 1) * out_channels]
     per_tap = rows.permute(0, 2, 3, 1)
     per_tap.add_(grad_matrix.view(per_tap.shape))
@@ -195,38 +240,38 @@ class _SelectedConv2d(torch.autograd.Function):
 
 def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
                     need_weight, need_bias):
-    """``dx``, ``dW``, ``db`` through the selected kernels only."""
+    """``dx``, ``dW``, ``db`` through the selected kernels only: per chunk,
+    the backward of its 1x1 convolution."""
     groups = windows.groups
     out_channels = grad_rows.shape[1]
+    need_bias = need_bias and bias is not None
+    if not (need_x or need_weight or need_bias):
+        return None, None, None
     grad_padded = torch.zeros_like(windows.rows) if need_x else None
     grad_weight = torch.zeros_like(weight) if need_weight else None
-    grad_bias = (
-        torch.zeros_like(bias) if need_bias and bias is not None else None)
-    if grad_padded is None and grad_weight is None and grad_bias is None:
-        return None, None, None
+    grad_bias = torch.zeros_like(bias) if need_bias else None
     matrix, matrix_kernel = None, None
-    for kernel, pixels in windows.chunks():
-        grad_pixels = grad_rows.index_select(0, pixels)
-        # (g, P, C_out / g), like the per-group responses.
-        grad_groups = grad_pixels.view(-1, groups,
-                                       out_channels // groups).transpose(0, 1)
+    for kernel, span in windows.chunks():
+        pixels = windows.order[span]
         rows = windows.row_index(pixels)
-        if grad_weight is not None:
-            _add_kernel_grad(
-                grad_weight, kernel,
-                torch.bmm(grad_groups.transpose(1, 2), windows.gather(rows)))
-        if grad_padded is not None:
-            if kernel != matrix_kernel:
-                matrix_kernel = kernel
-                matrix = _kernel_matrix(weight, kernel, out_channels, groups)
-            # The windows of dW are used up: their buffer takes dx's.
-            grad_windows = windows.window_buffer(pixels.numel()).view(
-                groups, pixels.numel(), -1)
-            windows.scatter_add(grad_padded, rows,
-                                torch.bmm(grad_groups, matrix,
-                                          out=grad_windows))
-        if grad_bias is not None:
-            grad_bias.view(-1, out_channels)[kernel] += grad_pixels.sum(0)
+        if kernel != matrix_kernel:
+            matrix_kernel = kernel
+            matrix = _kernel_matrix(weight, kernel, out_channels)
+        # dx needs the windows' shape only.
+        windows_in = (windows.gather(rows) if need_weight else
+                      windows.window_buffer(pixels.numel()))
+        grad_windows, grad_matrix, grad_kernel_bias = (
+            torch.ops.aten.convolution_backward(
+                _as_image(_padded_rows(grad_rows, pixels)),
+                _as_image(windows_in), matrix, [out_channels], (1, 1),
+                (0, 0), (1, 1), False, (0, 0), groups,
+                (need_x, need_weight, need_bias)))
+        if need_weight:
+            _add_kernel_grad(grad_weight, kernel, grad_matrix)
+        if need_x:
+            windows.scatter_add(grad_padded, rows, _as_rows(grad_windows))
+        if need_bias:
+            grad_bias.view(-1, out_channels)[kernel] += grad_kernel_bias
     grad_x = None if grad_padded is None else windows.crop(grad_padded)
     return grad_x, grad_weight, grad_bias
 
@@ -324,18 +369,21 @@ def indexed_conv2d(x: torch.Tensor,
     windows = _Windows(x, index, weight.shape[-1], stride, padding, dilation,
                        groups)
     out_channels = weight.shape[0] // num_kernels
-    biases = None if bias is None else bias.view(num_kernels, -1)
+    biases = [None] * num_kernels if bias is None else bias.view(
+        num_kernels, -1)
+    # Rows in sorted order, each chunk a contiguous block.
     out = x.new_empty(index.numel(), out_channels)
     matrix, matrix_kernel = None, None
-    for kernel, pixels in windows.chunks():
+    for kernel, span in windows.chunks():
         if kernel != matrix_kernel:
             matrix_kernel = kernel
-            matrix = _kernel_matrix(weight, kernel, out_channels, groups)
-        response = torch.bmm(
-            windows.gather(windows.row_index(pixels)), matrix.transpose(1, 2))
-        response = response.transpose(0, 1).reshape(-1, out_channels)
-        if biases is not None:
-            response += biases[kernel]
-        out.index_copy_(0, pixels, response)
-    out = out.view(*index.shape, out_channels).permute(0, 3, 1, 2)
-    return out.contiguous(memory_format=memory_format_of(x))
+            matrix = _kernel_matrix(weight, kernel, out_channels)
+        windows_in = windows.gather(windows.row_index(windows.order[span]))
+        out[span] = _as_rows(
+            F.conv2d(_as_image(windows_in), matrix, biases[kernel],
+                     groups=groups))[:span.stop - span.start]
+    # One row gather back to pixel order (index_copy_ of each chunk is
+    # several times slower on the CPU).
+    out = out.index_select(0, windows.unsort).view(*index.shape,
+                                                   out_channels)
+    return out.permute(0, 3, 1, 2).contiguous(memory_format=memory_format_of(x))

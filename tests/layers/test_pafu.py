@@ -28,12 +28,15 @@ def _apply_selected(layer, x, selection):
                            layer.groups)
 
 
-@pytest.fixture(params=['one chunk', 'tiny chunks'])
+@pytest.fixture(params=['one chunk', 'tiny chunks', 'unpadded chunks'])
 def chunking(request, monkeypatch):
-    """Also run with one pixel and one kernel response per chunk."""
+    """Also run with one pixel and one kernel response per chunk, and with
+    each chunk's rows not padded to a multiple of 64."""
     if request.param == 'tiny chunks':
         monkeypatch.setattr(selected_conv, '_WINDOW_CHUNK_RATIO', 0)
         monkeypatch.setattr(selected_conv, '_RESPONSE_CHUNK_OUTPUTS', 1)
+    elif request.param == 'unpadded chunks':
+        monkeypatch.setattr(selected_conv, '_ROWS_MULTIPLE', 1)
 
 
 @pytest.fixture(params=['channels-last responses', 'responses of x'])
@@ -246,8 +249,8 @@ def test_kernels_are_stored_so_that_each_gemm_matrix_is_a_view():
     layer = PAFU(6, 4, 3, num_kernels=3)
     assert layer.weight.is_contiguous(memory_format=torch.channels_last)
     for kernel in range(3):
-        matrix = selected_conv._kernel_matrix(layer.weight, kernel, 4, 1)
-        assert matrix.shape == (1, 4, 3 * 3 * 6)
+        matrix = selected_conv._kernel_matrix(layer.weight, kernel, 4)
+        assert matrix.shape == (4, 3 * 3 * 6, 1, 1)
         assert matrix.untyped_storage().data_ptr() == (
             layer.weight.untyped_storage().data_ptr())
     # Conversions keep the layout.
