@@ -10,6 +10,7 @@ from .conv_geometry import Conv2dGeometry
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
 from .pixel_predictor import PixelPredictor
+from .row_images import as_image
 
 
 def _pad_or_crop(x: torch.Tensor, padding: Tuple[int, int]):
@@ -37,8 +38,8 @@ def acda_conv2d(x: torch.Tensor,
     The atom convolution never materialises atoms or unfolds ``x``: since
     ``D_ij = alpha_ij psi`` is linear in fixed bases, each basis is one
     depthwise convolution of ``x`` at the basis' native size, then
-    a per-pixel ``(m x m') @ (m' x C_in)`` product with the coefficients,
-    summed over scales. The coefficient convolution ``A`` is a 1x1 conv.
+    a per-pixel ``(m x S*m') @ (S*m' x C_in)`` product with the
+    coefficients. The coefficient convolution ``A`` is a 1x1 conv.
 
     Args:
         x (Tensor): Input ``(B, C_in, H, W)``.
@@ -70,29 +71,28 @@ def acda_conv2d(x: torch.Tensor,
     # (N, m, S*m') viewed from channels-last coefficients, N = B*H_out*W_out.
     alpha = coeffs.permute(0, 2, 3, 1).reshape(-1, num_atoms, num_bases)
 
-    atom_out = None  # (N, m, C_in)
-    first = 0
+    responses = []  # per basis, (B, H_out, W_out, C_in)
     for scale_bases in bases:
-        count, size = scale_bases.shape[0], scale_bases.shape[-1]
+        size = scale_bases.shape[-1]
         # A smaller scale sits centred in the k x k window.
         scale_padding = tuple(p - d * ((kernel_size - size) // 2)
                               for p, d in zip(padding, dilation))
         x_in, scale_padding = _pad_or_crop(x_cl, scale_padding)
         # One depthwise conv per basis: oneDNN's depthwise kernels (and
         # their backward, 3x faster here) need a channel multiplier of 1.
-        responses = torch.stack([
+        responses += [
             F.conv2d(x_in,
                      basis.expand(in_channels, 1, size, size).contiguous(),
                      None, stride, scale_padding, dilation,
                      in_channels).permute(0, 2, 3, 1)
             for basis in scale_bases.to(x.dtype).unsqueeze(1)
-        ], dim=-2).view(-1, count, in_channels)  # (N, m', C_in)
-        # (N, m, m') @ (N, m', C_in): long rows keep the batched GEMMs
-        # efficient (3x faster than (N, C_in, m') @ (N, m', m)).
-        scale_alpha = alpha[:, :, first:first + count]
-        atom_out = (torch.bmm(scale_alpha, responses) if atom_out is None else
-                    torch.baddbmm(atom_out, scale_alpha, responses))
-        first += count
+        ]
+    # (N, m, S*m') @ (N, S*m', C_in): one batched GEMM over every scale's
+    # bases (2x faster than one per scale), long rows (3x faster than
+    # (N, C_in, S*m') @ (N, S*m', m)).
+    atom_out = torch.bmm(
+        alpha,
+        torch.stack(responses, dim=-2).view(-1, num_bases, in_channels))
 
     return _coefficient_conv(atom_out, weight, bias, (batch, out_h, out_w),
                              groups, channels_last)
@@ -166,19 +166,27 @@ def _coefficient_conv(atom_out: torch.Tensor, weight: torch.Tensor,
     Returns:
         Tensor: ``(B, C_out, H_out, W_out)``.
     """
-    # A (grouped) matmul on the channels-last rows: a conv here would give A
-    # a channels-last gradient, which DDP's contiguous buckets then copy
-    # every step.
     num_atoms, in_channels = atom_out.shape[1:]
     out_channels = weight.shape[0]
-    out = torch.einsum(
-        'nagi,goia->ngo',
-        atom_out.view(-1, num_atoms, groups, in_channels // groups),
-        weight.view(groups, out_channels // groups, in_channels // groups,
-                    num_atoms))
-    out = out.reshape(*out_size, out_channels).permute(0, 3, 1, 2)
-    if bias is not None:
-        out = out + bias.to(out.dtype).view(1, -1, 1, 1)
+    # A grouped 1x1 conv of the rows as an image (see row_images.py); input
+    # channels group-major, then atom, then channel (a view for groups=1).
+    rows = atom_out.view(-1, num_atoms, groups,
+                         in_channels // groups).transpose(1, 2).reshape(
+                             -1, num_atoms * in_channels)
+    kernel = weight.view(out_channels, in_channels // groups,
+                         num_atoms).transpose(1, 2).reshape(
+                             out_channels, -1, 1, 1)
+    if torch.compiler.is_compiling():
+        # Inductor (torch 2.13) fails to lower this conv under dynamic shapes
+        # ("cannot determine truth value of Relational"): a grouped matmul.
+        out = torch.einsum(
+            'ngi,goi->ngo', rows.view(-1, groups, rows.shape[1] // groups),
+            kernel.view(groups, out_channels // groups, -1))
+        out = out.reshape(*out_size, out_channels).permute(0, 3, 1, 2)
+        if bias is not None:
+            out = out + bias.to(out.dtype).view(1, -1, 1, 1)
+    else:
+        out = F.conv2d(as_image(rows, out_size), kernel, bias, groups=groups)
     memory_format = (
         torch.channels_last if channels_last else torch.contiguous_format)
     return out.contiguous(memory_format=memory_format)

@@ -4,10 +4,9 @@
 forward and the ``dx``/``dW`` gradients touch only the selected kernel: output
 pixels are sorted by kernel and each kernel is a 1x1 convolution over the
 gathered windows of its pixels, laid out as a one-row channels-last image (an
-implicit im2col, in bounded chunks, never a full unfold). A 1x1 convolution
-rather than a matrix product: oneDNN runs it with the CPU's widest vectors,
-while MKL's GEMM runs AVX2 code on AMD CPUs (2x slower there, on par on
-Intel's). The straight-through gradient of the selection,
+implicit im2col, in bounded chunks, never a full unfold; a convolution rather
+than a matrix product for oneDNN's speed, see row_images.py). The
+straight-through gradient of the selection,
 ``dL/dz_n[p] = <dL/dy[p], W_n * x[window(p)] + b_n>``, needs every kernel's
 response at every pixel; it is computed by convolutions over a few kernels at
 a time. Only the input, the kernels and the selected index are saved.
@@ -16,6 +15,8 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+
+from .row_images import as_image, as_rows
 
 # Elements of gathered windows per chunk, relative to the padded input size.
 _WINDOW_CHUNK_RATIO = 1
@@ -46,18 +47,6 @@ def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
     return (torch.channels_last if tensor.is_contiguous(
         memory_format=torch.channels_last) and not tensor.is_contiguous() else
             torch.contiguous_format)
-
-
-def _as_image(rows: torch.Tensor) -> torch.Tensor:
-    """Contiguous rows ``(P, C)`` as the channels-last image
-    ``(1, C, 1, P)`` that a 1x1 convolution takes (a view)."""
-    return rows.view(1, 1, *rows.shape).permute(0, 3, 1, 2)
-
-
-def _as_rows(image: torch.Tensor) -> torch.Tensor:
-    """A one-row image ``(1, C, 1, P)`` as rows ``(P, C)`` (a view when the
-    image is channels-last, as oneDNN returns it for channels-last input)."""
-    return image.permute(0, 2, 3, 1).reshape(-1, image.shape[1])
 
 
 class _Windows:
@@ -262,14 +251,14 @@ def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
                       windows.window_buffer(pixels.numel()))
         grad_windows, grad_matrix, grad_kernel_bias = (
             torch.ops.aten.convolution_backward(
-                _as_image(_padded_rows(grad_rows, pixels)),
-                _as_image(windows_in), matrix, [out_channels], (1, 1),
+                as_image(_padded_rows(grad_rows, pixels)),
+                as_image(windows_in), matrix, [out_channels], (1, 1),
                 (0, 0), (1, 1), False, (0, 0), groups,
                 (need_x, need_weight, need_bias)))
         if need_weight:
             _add_kernel_grad(grad_weight, kernel, grad_matrix)
         if need_x:
-            windows.scatter_add(grad_padded, rows, _as_rows(grad_windows))
+            windows.scatter_add(grad_padded, rows, as_rows(grad_windows))
         if need_bias:
             grad_bias.view(-1, out_channels)[kernel] += grad_kernel_bias
     grad_x = None if grad_padded is None else windows.crop(grad_padded)
@@ -379,8 +368,8 @@ def indexed_conv2d(x: torch.Tensor,
             matrix_kernel = kernel
             matrix = _kernel_matrix(weight, kernel, out_channels)
         windows_in = windows.gather(windows.row_index(windows.order[span]))
-        out[span] = _as_rows(
-            F.conv2d(_as_image(windows_in), matrix, biases[kernel],
+        out[span] = as_rows(
+            F.conv2d(as_image(windows_in), matrix, biases[kernel],
                      groups=groups))[:span.stop - span.start]
     # One row gather back to pixel order (index_copy_ of each chunk is
     # several times slower on the CPU).
