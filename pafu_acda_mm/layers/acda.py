@@ -9,6 +9,7 @@ from mmengine.registry import MODELS
 from .conv_geometry import Conv2dGeometry
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
+from .memory_format import to_channels_last
 from .pixel_predictor import PixelPredictor
 from .row_images import as_image
 
@@ -67,7 +68,7 @@ def acda_conv2d(x: torch.Tensor,
     num_atoms = coeffs.shape[1] // num_bases
     kernel_size = max(b.shape[-1] for b in bases)
     channels_last = x.is_contiguous(memory_format=torch.channels_last)
-    x_cl = x.contiguous(memory_format=torch.channels_last)
+    x_cl = to_channels_last(x)
     # (N, m, S*m') viewed from channels-last coefficients, N = B*H_out*W_out.
     alpha = coeffs.permute(0, 2, 3, 1).reshape(-1, num_atoms, num_bases)
 

@@ -9,8 +9,8 @@ from mmengine.registry import MODELS
 from .conv_geometry import Conv2dGeometry
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .pixel_predictor import PixelPredictor
-from .selected_conv import (indexed_conv2d, memory_format_of,
-                            selected_conv2d)
+from .memory_format import memory_format_of, to_channels_last
+from .selected_conv import indexed_conv2d, selected_conv2d
 
 
 @MODELS.register_module('PAFU')
@@ -147,7 +147,7 @@ class PAFU(Conv2dGeometry):
         # One channels-last copy for the selector's convs and, in inference,
         # the gathered windows (selected_conv.py): each transposing copy
         # costs ~0.2 of a 64-channel 3x3 conv.
-        x_channels_last = x.contiguous(memory_format=torch.channels_last)
+        x_channels_last = to_channels_last(x)
         logits = self.selection_logits(x_channels_last)
         conv_args = (self.stride, self.padding, self.dilation, self.groups)
         if torch.is_grad_enabled():

@@ -12,6 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
+from .memory_format import to_channels_last
+
 
 class PixelPredictor(nn.Module):
     """``reduce`` conv -> norm -> act -> ``predict`` conv (-> out act).
@@ -112,7 +114,7 @@ class PixelPredictor(nn.Module):
         ]
         # Channels-last: oneDNN's faster layout for these convs (1.6x at
         # 64 channels), and the layout the PAFU/ACDA computations use.
-        x = F.pad(x.contiguous(memory_format=torch.channels_last),
+        x = F.pad(to_channels_last(x),
                   [pads[1], pads[1], pads[0], pads[0]])
         reduce_stride, predict_stride = ((stride, 1) if self.strided_reduce
                                          else (1, stride))

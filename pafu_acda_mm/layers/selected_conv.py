@@ -16,6 +16,7 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from .memory_format import memory_format_of
 from .row_images import as_image, as_rows
 
 # Elements of gathered windows per chunk, relative to the padded input size.
@@ -41,14 +42,6 @@ def conv_layout(tensor: torch.Tensor, num_kernels: int,
     return grouped.transpose(0, 1).reshape(tensor.shape)
 
 
-def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
-    """``torch.channels_last`` for a channels-last 4-D tensor, else
-    ``torch.contiguous_format``."""
-    return (torch.channels_last if tensor.is_contiguous(
-        memory_format=torch.channels_last) and not tensor.is_contiguous() else
-            torch.contiguous_format)
-
-
 class _Windows:
     """Output pixels sorted by kernel, and how to gather their windows.
 
@@ -69,6 +62,7 @@ class _Windows:
                padding[1]:padding[1] + width] = x.permute(0, 2, 3, 1)
         self.rows = padded.view(-1, channels)
         self.padded_shape = padded.shape
+        self.memory_format = memory_format_of(x)
         self.padding = padding
         self.groups = groups
         device = x.device
@@ -143,13 +137,16 @@ class _Windows:
         target.index_add_(0, rows, per_tap.view(-1, target.shape[1]))
 
     def crop(self, padded_rows: torch.Tensor) -> torch.Tensor:
-        """Padded channels-last rows back to an NCHW-shaped input tensor."""
+        """Padded channels-last rows back to a tensor like the input, in
+        its memory format (a gradient in another format slows every
+        backward before it, see memory_format.py)."""
         padded = padded_rows.view(self.padded_shape)
         height = padded.shape[1] - 2 * self.padding[0]
         width = padded.shape[2] - 2 * self.padding[1]
         return padded[:, self.padding[0]:self.padding[0] + height,
                       self.padding[1]:self.padding[1] + width].permute(
-                          0, 3, 1, 2)
+                          0, 3, 1, 2).contiguous(
+                              memory_format=self.memory_format)
 
     @staticmethod
     def _swap_taps_and_groups(windows: torch.Tensor, outer: int,
