@@ -236,6 +236,10 @@ def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
     grad_padded = torch.zeros_like(windows.rows) if need_x else None
     grad_weight = torch.zeros_like(weight) if need_weight else None
     grad_bias = torch.zeros_like(bias) if need_bias else None
+    # convolution_backward's bias sizes, stride, padding, dilation,
+    # transposed, output padding, groups.
+    conv_args = ([out_channels], (1, 1), (0, 0), (1, 1), False, (0, 0),
+                 groups)
     matrix, matrix_kernel = None, None
     for kernel, span in windows.chunks():
         pixels = windows.order[span]
@@ -243,21 +247,24 @@ def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
         if kernel != matrix_kernel:
             matrix_kernel = kernel
             matrix = _kernel_matrix(weight, kernel, out_channels)
-        # dx needs the windows' shape only.
-        windows_in = (windows.gather(rows) if need_weight else
-                      windows.window_buffer(pixels.numel()))
-        grad_windows, grad_matrix, grad_kernel_bias = (
-            torch.ops.aten.convolution_backward(
-                as_image(_padded_rows(grad_rows, pixels)),
-                as_image(windows_in), matrix, [out_channels], (1, 1),
-                (0, 0), (1, 1), False, (0, 0), groups,
-                (need_x, need_weight, need_bias)))
-        if need_weight:
-            _add_kernel_grad(grad_weight, kernel, grad_matrix)
+        grad_image = as_image(_padded_rows(grad_rows, pixels))
+        if need_weight or need_bias:
+            _, grad_matrix, grad_kernel_bias = (
+                torch.ops.aten.convolution_backward(
+                    grad_image, as_image(windows.gather(rows)), matrix,
+                    *conv_args, (False, need_weight, need_bias)))
+            if need_weight:
+                _add_kernel_grad(grad_weight, kernel, grad_matrix)
+            if need_bias:
+                grad_bias.view(-1, out_channels)[kernel] += grad_kernel_bias
         if need_x:
+            # Separately from dW: oneDNN's reordered copies for dW are
+            # freed by then (0.2 of a conv's training memory at p512). dx
+            # needs the windows' shape only.
+            grad_windows = torch.ops.aten.convolution_backward(
+                grad_image, as_image(windows.window_buffer(pixels.numel())),
+                matrix, *conv_args, (True, False, False))[0]
             windows.scatter_add(grad_padded, rows, as_rows(grad_windows))
-        if need_bias:
-            grad_bias.view(-1, out_channels)[kernel] += grad_kernel_bias
     grad_x = None if grad_padded is None else windows.crop(grad_padded)
     return grad_x, grad_weight, grad_bias
 
