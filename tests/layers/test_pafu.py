@@ -256,3 +256,21 @@ def test_kernels_are_stored_so_that_each_gemm_matrix_is_a_view():
     # Conversions keep the layout.
     assert layer.double().weight.is_contiguous(
         memory_format=torch.channels_last)
+
+
+def test_compiled_pafu_matches_eager_without_recompiling_per_selection():
+    # Traced, the per-kernel pixel counts would be constants: every new
+    # selection would recompile.
+    torch._dynamo.reset()
+    layer = PAFU(4, 4, 3, padding=1, num_kernels=4)
+    compiled = torch.compile(layer)
+    x = torch.randn(2, 4, 10, 10, requires_grad=True)
+    selections = []
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for _ in range(3):  # training mode: a new Gumbel sample each
+            out, selection = compiled(x, return_selection=True)
+            out.sum().backward()
+            selections.append(selection)
+    assert not torch.equal(selections[0], selections[1])
+    layer.eval()  # the argmax: compiled and eager must agree
+    assert torch.allclose(compiled(x), layer(x), atol=1e-6)
