@@ -180,9 +180,11 @@ def _coefficient_conv(atom_out: torch.Tensor, weight: torch.Tensor,
     kernel = weight.view(out_channels, in_channels // groups,
                          num_atoms).transpose(1, 2).reshape(
                              out_channels, -1, 1, 1)
-    if torch.compiler.is_compiling():
-        # Inductor (torch 2.13) fails to lower this conv under dynamic shapes
-        # ("cannot determine truth value of Relational"): a grouped matmul.
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        # A grouped matmul: inductor (torch 2.13) fails to lower the conv
+        # under dynamic shapes ("cannot determine truth value of
+        # Relational"), and in a jit trace (FLOP counts, engine/flops.py) the
+        # einsum tells the coefficient conv from the depthwise ones.
         out = torch.einsum(
             'ngi,goi->ngo', rows.view(-1, groups, rows.shape[1] // groups),
             kernel.view(groups, out_channels // groups, -1))
