@@ -42,7 +42,8 @@ def acda_conv2d(x: torch.Tensor,
     a per-pixel ``(m x m') @ (m' x C_in)`` product with the coefficients,
     summed over scales (one product over all scales' stacked responses was
     1.1x faster but held every response twice while stacking: 15 instead
-    of 11 convs' training memory). The coefficient convolution ``A`` is a 1x1 conv.
+    of 11 convs' training memory). The coefficient convolution ``A`` is a
+    1x1 conv.
 
     Args:
         x (Tensor): Input ``(B, C_in, H, W)``.

@@ -3,9 +3,10 @@ gradient comes back in the original format.
 
 The layers run their convolutions channels-last. Autograd returns the
 gradient of ``x.contiguous(memory_format=torch.channels_last)`` channels-last
-too, and every layer before then runs its backward on a channels-last
-gradient with NCHW activations: in Ad-ResNet-s that made the stem's
-BatchNorm and conv backward 2-4x slower than in the plain network.
+too, so the layer before would get a channels-last gradient for its NCHW
+output and run its backward on mixed formats. (In Ad-ResNet-s a BatchNorm
+before each ACDA already gave NCHW gradients back, so its step time did not
+change.)
 """
 import torch
 

@@ -3,8 +3,8 @@
 
 ``rows @ W.T`` for rows ``(P, C_in)`` equals a 1x1 convolution of the image
 ``(1, C_in, 1, P)`` with ``W`` viewed as ``(C_out, C_in, 1, 1)``. On the CPU
-oneDNN runs that convolution, forward and backward, with the widest vector
-instructions of any x86 CPU, while MKL's SGEMM (what ``torch.mm`` calls) runs
+oneDNN runs that convolution, forward and backward, with the CPU's widest
+vector instructions, while MKL's SGEMM (what ``torch.mm`` calls) runs
 AVX2 code on AMD CPUs: 2-2.4x slower there, on par on Intel's. Grouped
 convolutions give grouped products.
 """

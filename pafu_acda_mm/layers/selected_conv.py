@@ -138,8 +138,7 @@ class _Windows:
 
     def crop(self, padded_rows: torch.Tensor) -> torch.Tensor:
         """Padded channels-last rows back to a tensor like the input, in
-        its memory format (a gradient in another format slows every
-        backward before it, see memory_format.py)."""
+        its memory format (see memory_format.py)."""
         padded = padded_rows.view(self.padded_shape)
         height = padded.shape[1] - 2 * self.padding[0]
         width = padded.shape[2] - 2 * self.padding[1]
@@ -154,8 +153,8 @@ class _Windows:
         """Rows ``(P, outer, inner, c)`` as ``(P, inner, outer, c)``,
         flattened (a view when either is 1)."""
         pixels, width = windows.shape
-        return windows.view(pixels, outer, inner, -1).transpose(1, 2).reshape(
-            pixels, width)
+        swapped = windows.view(pixels, outer, inner, -1).transpose(1, 2)
+        return swapped.reshape(pixels, width)
 
 
 def _padded_count(pixels: int) -> int:
@@ -164,9 +163,11 @@ def _padded_count(pixels: int) -> int:
 
 
 def _padded_rows(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``rows[index]``, then zero rows up to ``_padded_count(len(index))``."""
-    selected = rows.new_zeros(_padded_count(index.numel()), rows.shape[1])
+    """``rows[index]``, then zero rows up to
+    ``_padded_count(len(index))``."""
+    selected = rows.new_empty(_padded_count(index.numel()), rows.shape[1])
     torch.index_select(rows, 0, index, out=selected[:index.numel()])
+    selected[index.numel():].zero_()
     return selected
 
 
@@ -384,4 +385,5 @@ def indexed_conv2d(x: torch.Tensor,
     # several times slower on the CPU).
     out = out.index_select(0, windows.unsort).view(*index.shape,
                                                    out_channels)
-    return out.permute(0, 3, 1, 2).contiguous(memory_format=memory_format_of(x))
+    return out.permute(0, 3, 1, 2).contiguous(
+        memory_format=memory_format_of(x))

@@ -39,8 +39,8 @@ def test_channels_last_copy_returns_the_gradient_in_the_input_format(
                          ids=['PAFU', 'ACDA'])
 def test_layers_return_the_input_gradient_in_the_input_format(
         layer, memory_format):
-    # A gradient in the other format makes every backward before the layer
-    # run on mixed formats.
+    # A gradient in the other format would make the backward of the layer
+    # before run on mixed formats.
     x = input_of_format(memory_format, (2, 8, 9, 10))
     (x_grad, ) = torch.autograd.grad(layer(x).sum(), x)
     assert memory_format_of(x_grad) == memory_format
