@@ -17,14 +17,14 @@ import torch
 import torch.nn.functional as F
 
 from .memory_format import memory_format_of
-from .row_images import as_image, as_rows
+from .row_images import IMAGE_WIDTH, as_image, as_rows
 
 # Elements of gathered windows per chunk, relative to the padded input size.
 _WINDOW_CHUNK_RATIO = 1
 # Each chunk's 1x1 convolution runs on a multiple of this many rows, zero
 # rows appended: oneDNN builds a primitive per new shape (~0.5-2 ms), and the
-# group sizes change with every selection.
-_ROWS_MULTIPLE = 64
+# group sizes change with every selection; as_image then batches the rows.
+_ROWS_MULTIPLE = IMAGE_WIDTH
 # Kernel responses computed at once for the selection gradient, in units of
 # the output's size.
 _RESPONSE_CHUNK_OUTPUTS = 2
