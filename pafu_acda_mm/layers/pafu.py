@@ -39,8 +39,9 @@ class PAFU(Conv2dGeometry):
         num_kernels (int): Kernels in the group. Default: 8.
         tau (float): Gumbel-softmax temperature. Default: 1.0.
         selector_cfg (dict, optional): Overrides of :class:`PixelPredictor`
-            arguments for the selector. Default: 3x3 conv to 32 channels,
-            ReLU, 3x3 conv to ``num_kernels`` logits (5x5 receptive field).
+            arguments for the selector. Default: 1x1 conv to 32 channels,
+            ReLU, 3x3 conv to ``num_kernels`` logits (3x3 receptive field;
+            0.18 of a 64-channel 3x3 conv's MACs, 0.008 at 512).
     """
 
     def __init__(self,
@@ -94,7 +95,7 @@ class PAFU(Conv2dGeometry):
                                              out_channels)) if bias else None
         self.selector = PixelPredictor(
             in_channels, num_kernels,
-            **dict(dict(mid_channels=32, reduce_kernel_size=3),
+            **dict(dict(mid_channels=32),
                    **(selector_cfg or {})))
         self.init_weights()
 

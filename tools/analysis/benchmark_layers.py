@@ -288,7 +288,11 @@ def macs(shape: str) -> Dict[str, float]:
         batch, cin, cout, size, num_kernels, k = PAFU_SHAPES[shape]
         pixels = batch * size * size
         conv = pixels * cout * cin * k * k
-        selector = pixels * 9 * 32 * (cin + num_kernels)
+        # Stride 1: both selector convs run at the output's size.
+        selector = pixels * sum(
+            conv_layer.weight.numel()
+            for conv_layer in build('pafu', shape).selector.modules()
+            if isinstance(conv_layer, nn.Conv2d))
         # Training: forward 1 conv, straight-through gradient n convs,
         # dx and dW 1 conv each; a conv trains in 3.
         return dict(conv=conv, layer=conv + selector,
