@@ -34,6 +34,7 @@ def chunking(request, monkeypatch):
     each chunk's rows not padded to a multiple of 64."""
     if request.param == 'tiny chunks':
         monkeypatch.setattr(selected_conv, '_WINDOW_CHUNK_RATIO', 0)
+        monkeypatch.setattr(selected_conv, '_MIN_FORWARD_CHUNK_ROWS', 1)
         monkeypatch.setattr(selected_conv, '_BACKWARD_WINDOW_CHUNK_RATIO', 0)
         monkeypatch.setattr(selected_conv, '_RESPONSE_CHUNK_OUTPUTS', 1)
     elif request.param == 'unpadded chunks':
