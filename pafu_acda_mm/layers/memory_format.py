@@ -1,5 +1,5 @@
-"""Memory formats: which one a tensor has, and a channels-last copy whose
-gradient comes back in the original format.
+"""Memory formats: which one a tensor has, and a (zero-padded) channels-last
+copy whose gradient comes back in the original format.
 
 The layers run their convolutions channels-last. Autograd returns the
 gradient of ``x.contiguous(memory_format=torch.channels_last)`` channels-last
@@ -8,6 +8,8 @@ output and run its backward on mixed formats. (In Ad-ResNet-s a BatchNorm
 before each ACDA already gave NCHW gradients back, so its step time did not
 change.)
 """
+from typing import Tuple
+
 import torch
 
 
@@ -22,25 +24,43 @@ def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
 class _ChannelsLastCopy(torch.autograd.Function):
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx, x, padding):
         ctx.memory_format = memory_format_of(x)
-        return x.contiguous(memory_format=torch.channels_last)
+        ctx.padding = padding
+        if padding == (0, 0):
+            return x.contiguous(memory_format=torch.channels_last)
+        batch, channels, height, width = x.shape
+        padded = x.new_zeros(batch, height + 2 * padding[0],
+                             width + 2 * padding[1], channels)
+        padded[:, padding[0]:padding[0] + height,
+               padding[1]:padding[1] + width] = x.permute(0, 2, 3, 1)
+        return padded.permute(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.contiguous(memory_format=ctx.memory_format)
+        pad_h, pad_w = ctx.padding
+        grad = grad[..., pad_h:grad.shape[2] - pad_h,
+                    pad_w:grad.shape[3] - pad_w]
+        return grad.contiguous(memory_format=ctx.memory_format), None
 
 
-def to_channels_last(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in channels-last memory (``x`` itself if it already is), with
-    the gradient returned in ``x``'s memory format.
+def to_channels_last(
+        x: torch.Tensor, padding: Tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """``x`` in channels-last memory (``x`` itself if it already is and
+    ``padding`` is zero), zero-padded by ``padding``, with the gradient
+    returned in ``x``'s memory format.
 
     Args:
         x (Tensor): ``(B, C, H, W)``.
+        padding (tuple[int, int]): Zeros added on each side of H and W, in
+            the same copy. Default: (0, 0).
 
     Returns:
-        Tensor: ``(B, C, H, W)``, channels-last.
+        Tensor: ``(B, C, H + 2 * padding[0], W + 2 * padding[1])``,
+        channels-last.
     """
-    if x.is_contiguous(memory_format=torch.channels_last):
+    padding = tuple(padding)
+    if padding == (0, 0) and x.is_contiguous(
+            memory_format=torch.channels_last):
         return x
-    return _ChannelsLastCopy.apply(x)
+    return _ChannelsLastCopy.apply(x, padding)

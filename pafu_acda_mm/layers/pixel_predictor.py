@@ -114,8 +114,9 @@ class PixelPredictor(nn.Module):
         ]
         # Channels-last: oneDNN's faster layout for these convs (1.6x at
         # 64 channels), and the layout the PAFU/ACDA computations use.
-        x = F.pad(to_channels_last(x),
-                  [pads[1], pads[1], pads[0], pads[0]])
+        x = to_channels_last(x)
+        if any(pads):
+            x = F.pad(x, [pads[1], pads[1], pads[0], pads[0]])
         reduce_stride, predict_stride = ((stride, 1) if self.strided_reduce
                                          else (1, stride))
         hidden = F.conv2d(x, reduce_conv.weight, reduce_conv.bias,

@@ -16,7 +16,7 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .memory_format import memory_format_of
+from .memory_format import memory_format_of, to_channels_last
 from .row_images import IMAGE_WIDTH, as_image, as_rows
 
 # Elements of gathered windows per chunk, relative to the padded input size:
@@ -73,12 +73,11 @@ class _Windows:
                  groups: int,
                  chunk_ratio: float,
                  min_chunk_rows: int = 1):
-        batch, channels, height, width = x.shape
-        pad_h, pad_w = height + 2 * padding[0], width + 2 * padding[1]
+        batch, channels = x.shape[:2]
         out_h, out_w = index.shape[-2:]
-        padded = x.new_zeros(batch, pad_h, pad_w, channels)
-        padded[:, padding[0]:padding[0] + height,
-               padding[1]:padding[1] + width] = x.permute(0, 2, 3, 1)
+        # No copy for an unpadded channels-last input.
+        padded = to_channels_last(x, padding).permute(0, 2, 3, 1)
+        pad_h, pad_w = padded.shape[1:3]
         self.rows = padded.view(-1, channels)
         self.padded_shape = padded.shape
         self.memory_format = memory_format_of(x)

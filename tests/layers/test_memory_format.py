@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pafu_acda_mm.layers import ACDA, PAFU
 from pafu_acda_mm.layers.memory_format import (memory_format_of,
@@ -29,6 +30,20 @@ def test_channels_last_copy_returns_the_gradient_in_the_input_format(
     (x_grad, ) = torch.autograd.grad(y, x, grad)
     assert memory_format_of(x_grad) == memory_format
     assert torch.equal(x_grad, grad)
+
+
+@FORMATS
+def test_padded_channels_last_copy_equals_zero_padding_with_gradient(
+        memory_format):
+    x = input_of_format(memory_format)
+    y = to_channels_last(x, (2, 1))
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(y, F.pad(x, [1, 1, 2, 2]))
+    grad = torch.randn(2, 3, 8, 7).contiguous(
+        memory_format=torch.channels_last)
+    (x_grad, ) = torch.autograd.grad(y, x, grad)
+    assert memory_format_of(x_grad) == memory_format
+    assert torch.equal(x_grad, grad[..., 2:-2, 1:-1])
 
 
 @FORMATS
