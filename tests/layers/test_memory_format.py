@@ -33,17 +33,21 @@ def test_channels_last_copy_returns_the_gradient_in_the_input_format(
 
 
 @FORMATS
+@pytest.mark.parametrize('padding', [(0, 0), (2, 1)])
+# 32x32 fp32 planes are 4 KiB apart: copied per image (memory_format.py).
+@pytest.mark.parametrize('size', [(4, 5), (32, 32)])
 def test_padded_channels_last_copy_equals_zero_padding_with_gradient(
-        memory_format):
-    x = input_of_format(memory_format)
-    y = to_channels_last(x, (2, 1))
+        memory_format, padding, size):
+    x = input_of_format(memory_format, (2, 3, *size))
+    y = to_channels_last(x, padding)
     assert y.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(y, F.pad(x, [1, 1, 2, 2]))
-    grad = torch.randn(2, 3, 8, 7).contiguous(
-        memory_format=torch.channels_last)
+    pad_h, pad_w = padding
+    assert torch.equal(y, F.pad(x, [pad_w, pad_w, pad_h, pad_h]))
+    grad = torch.randn(y.shape).contiguous(memory_format=torch.channels_last)
     (x_grad, ) = torch.autograd.grad(y, x, grad)
     assert memory_format_of(x_grad) == memory_format
-    assert torch.equal(x_grad, grad[..., 2:-2, 1:-1])
+    assert torch.equal(
+        x_grad, grad[..., pad_h:pad_h + size[0], pad_w:pad_w + size[1]])
 
 
 @FORMATS
