@@ -145,27 +145,25 @@ class PAFU(Conv2dGeometry):
             ``return_selection`` the ``(B, H_out, W_out)`` int64 index map.
         """
         weight, bias, x = self._cast_for_compute(x)
-        # One zero-padded channels-last copy for the selector's convs and, in
-        # inference, the gathered windows (selected_conv.py): each copy costs
-        # ~0.1 of a 64-channel 3x3 conv. Both then see an unpadded input.
+        # One zero-padded channels-last copy for the selector's convs and the
+        # gathered windows (selected_conv.py, which saves it for backward, as
+        # does the selector's first conv): each copy of the input costs ~0.1
+        # of a 64-channel 3x3 conv. Both then see an unpadded input.
         padded = to_channels_last(x, self.padding)
         logits = self.selector(padded, self.kernel_size, self.stride, (0, 0),
                                self.dilation)
+        conv_args = (self.stride, (0, 0), self.dilation, self.groups)
         if torch.is_grad_enabled():
             selection = straight_through_gumbel_softmax(
                 logits, self.tau, dim=1, sample=self.training)
-            # Saved for backward as given: above 64 channels the selection
-            # gradient convolves it in its own layout.
-            out = selected_conv2d(x, weight, bias, selection.to(x.dtype),
-                                  self.stride, self.padding, self.dilation,
-                                  self.groups)
+            out = selected_conv2d(padded, weight, bias, selection.to(x.dtype),
+                                  *conv_args)
             index = selection.argmax(dim=1) if return_selection else None
         else:  # the same selection, without the surrogate's tensors
             index = gumbel_argmax(logits, dim=1, sample=self.training)
             out = indexed_conv2d(padded, weight, bias, index,
-                                 self.num_kernels, self.stride, (0, 0),
-                                 self.dilation, self.groups).contiguous(
-                                     memory_format=memory_format_of(x))
+                                 self.num_kernels, *conv_args)
+        out = out.contiguous(memory_format=memory_format_of(x))
         return (out, index) if return_selection else out
 
     def _cast_for_compute(self, x: torch.Tensor):
