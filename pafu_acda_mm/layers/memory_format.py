@@ -41,13 +41,14 @@ class _ChannelsLastCopy(torch.autograd.Function):
         ctx.memory_format = memory_format_of(x)
         ctx.padding = padding
         batch, channels, height, width = x.shape
-        if padding == (0, 0) and not _planes_alias(x):
+        per_image = _planes_alias(x)
+        if padding == (0, 0) and not per_image:
             return x.contiguous(memory_format=torch.channels_last)
         padded = (x.new_zeros if any(padding) else x.new_empty)(
             batch, height + 2 * padding[0], width + 2 * padding[1], channels)
         interior = padded[:, padding[0]:padding[0] + height,
                           padding[1]:padding[1] + width]
-        if _planes_alias(x):
+        if per_image:
             planes = x.view(batch, channels, height * width)
             for image, plane in zip(interior, planes):
                 # PyTorch's blocked 2-D transpose (single-threaded).

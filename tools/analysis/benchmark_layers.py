@@ -281,9 +281,10 @@ def memory_in_subprocess(name, shape, device, compile_model) -> float:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def macs(shape: str) -> Dict[str, float]:
+def macs(shape: str, layer: nn.Module) -> Dict[str, float]:
     """Multiply-accumulates of conv and layer per forward, and the limit of
-    the layer's training cost as a ratio to the conv's."""
+    the layer's training cost as a ratio to the conv's; ``layer`` is the
+    shape's PAFU (its selector's convs are counted) or ACDA."""
     if shape in PAFU_SHAPES:
         batch, cin, cout, size, num_kernels, k = PAFU_SHAPES[shape]
         pixels = batch * size * size
@@ -291,7 +292,7 @@ def macs(shape: str) -> Dict[str, float]:
         # Stride 1: both selector convs run at the output's size.
         selector = pixels * sum(
             conv_layer.weight.numel()
-            for conv_layer in build('pafu', shape).selector.modules()
+            for conv_layer in layer.selector.modules()
             if isinstance(conv_layer, nn.Conv2d))
         # Training: forward 1 conv, straight-through gradient n convs,
         # dx and dW 1 conv each; a conv trains in 3.
@@ -348,7 +349,7 @@ def main():
                 base_name = name.replace('_compiled', '')
                 memory[name] = memory_in_subprocess(
                     base_name, shape, args.device, name.endswith('_compiled'))
-        count = macs(shape)
+        count = macs(shape, modules[names[1]])
         for name in modules:
             if name == 'conv':
                 continue
