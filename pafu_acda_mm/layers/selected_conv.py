@@ -2,10 +2,10 @@
 
 ``y[p] = W[z_p] * x[window(p)] + b[z_p]`` for a one-hot selection ``z``. The
 forward and the ``dx``/``dW`` gradients touch only the selected kernel: output
-pixels are sorted by kernel and each kernel is a 1x1 convolution over the
-gathered windows of its pixels, laid out as a one-row channels-last image (an
-implicit im2col, in bounded chunks, never a full unfold; a convolution rather
-than a matrix product for oneDNN's speed, see row_images.py). The
+pixels are sorted by kernel and each kernel is a matrix product with the
+gathered windows of its pixels (an implicit im2col, in bounded chunks, never a
+full unfold), run as BLAS or as a oneDNN 1x1 convolution of the rows laid out
+as an image, whichever is faster on the device (see row_images.py). The
 straight-through gradient of the selection,
 ``dL/dz_n[p] = <dL/dy[p], W_n * x[window(p)] + b_n>``, needs every kernel's
 response at every pixel; it is computed by convolutions over a few kernels at
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .memory_format import memory_format_of, to_channels_last
-from .row_images import IMAGE_WIDTH, as_image, as_rows
+from .row_images import IMAGE_WIDTH, as_image, as_rows, linear_rows
 
 # Elements of gathered windows per chunk, relative to the padded input size:
 # in the forward, and in the backward, whose chunks also hold dL/dwindows
@@ -55,7 +55,8 @@ class _Windows:
     """Output pixels sorted by kernel, and how to gather their windows.
 
     Row ``base[p] + taps[t]`` of the padded channels-last input, flattened to
-    ``(B * H_pad * W_pad, C_in)``, is tap ``t`` of output pixel ``p``'s window.
+    ``(B * H_pad * W_pad, C_in)``, is tap ``t`` of output pixel ``p``'s window
+    (``sorted_base`` holds ``base`` in sorted pixel order).
     Gathered windows are rows ``(P, k * k * C_in)``, group-major, then
     tap-major, channel-minor: the input of a grouped 1x1 convolution whose
     weight is :func:`_kernel_matrix`; ``chunk_ratio`` bounds a chunk's
@@ -84,15 +85,20 @@ class _Windows:
         self.padding = padding
         self.groups = groups
         device = x.device
-        self.base = (
+        # int32 row numbers where they fit: cheaper to add and to index by.
+        row_dtype = (torch.int32 if self.rows.shape[0] <= torch.iinfo(
+            torch.int32).max else torch.int64)
+        base = (
             torch.arange(batch, device=device).view(-1, 1, 1) * pad_h * pad_w +
             torch.arange(out_h, device=device).view(1, -1, 1) * stride[0] *
             pad_w + torch.arange(out_w, device=device).view(1, 1, -1) *
             stride[1]).flatten()
         taps = torch.arange(kernel_size, device=device)
         self.taps = (taps.view(-1, 1) * dilation[0] * pad_w +
-                     taps.view(1, -1) * dilation[1]).flatten()
+                     taps.view(1, -1) * dilation[1]).flatten().to(row_dtype)
         self.order = torch.argsort(index.flatten())
+        # First input row of each window, in sorted order.
+        self.sorted_base = base[self.order].to(row_dtype)
         # Sorted position of each output pixel.
         self.unsort = torch.empty_like(self.order)
         self.unsort[self.order] = torch.arange(self.order.numel(),
@@ -121,9 +127,10 @@ class _Windows:
             start += count
         return chunks
 
-    def row_index(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Input rows of the pixels' windows, ``(P * k * k,)``."""
-        return (self.base[pixels].view(-1, 1) + self.taps).flatten()
+    def row_index(self, span: slice) -> torch.Tensor:
+        """Input rows of the windows of the pixels ``order[span]``,
+        ``(P * k * k,)``."""
+        return (self.sorted_base[span].view(-1, 1) + self.taps).flatten()
 
     def window_buffer(self, pixels: int) -> torch.Tensor:
         """The workspace as ``(_padded_count(pixels), k * k * C_in)``, for at
@@ -262,7 +269,7 @@ def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
     matrix, matrix_kernel = None, None
     for kernel, span in windows.chunks():
         pixels = windows.order[span]
-        rows = windows.row_index(pixels)
+        rows = windows.row_index(span)
         if kernel != matrix_kernel:
             matrix_kernel = kernel
             matrix = _kernel_matrix(weight, kernel, out_channels)
@@ -395,10 +402,8 @@ def indexed_conv2d(x: torch.Tensor,
         if kernel != matrix_kernel:
             matrix_kernel = kernel
             matrix = _kernel_matrix(weight, kernel, out_channels)
-        windows_in = windows.gather(windows.row_index(windows.order[span]))
-        out[span] = as_rows(
-            F.conv2d(as_image(windows_in), matrix, biases[kernel],
-                     groups=groups))[:span.stop - span.start]
+        linear_rows(windows.gather(windows.row_index(span)),
+                    matrix, biases[kernel], groups, out[span])
     # One row gather back to pixel order (index_copy_ of each chunk is
     # several times slower on the CPU).
     out = out.index_select(0, windows.unsort).view(*index.shape,

@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pafu_acda_mm.layers import PAFU, pafu_decorrelation_loss
-from pafu_acda_mm.layers import selected_conv
+from pafu_acda_mm.layers import row_images, selected_conv
 from pafu_acda_mm.layers.selected_conv import selected_conv2d
 
 
@@ -48,7 +48,15 @@ def response_source(request, monkeypatch):
         monkeypatch.setattr(selected_conv, '_CHANNELS_LAST_MAX_CHANNELS', 0)
 
 
-@pytest.mark.usefixtures('chunking', 'response_source')
+@pytest.fixture(params=['BLAS products', 'oneDNN products'])
+def products(request, monkeypatch):
+    """Both ways the forward computes its per-kernel products, whatever
+    this CPU's default (row_images.linear_rows)."""
+    monkeypatch.setattr(row_images, 'onednn_products',
+                        lambda device: request.param == 'oneDNN products')
+
+
+@pytest.mark.usefixtures('chunking', 'response_source', 'products')
 @pytest.mark.parametrize('kwargs', [
     dict(kernel_size=3, padding=1),
     dict(kernel_size=(3, 5), padding=2, stride=2),
