@@ -17,9 +17,10 @@ length measured, forward and backward (2 cores of an AMD EPYC, AVX2).
 
 Where the CPU has no AVX-512, MKL and oneDNN both run AVX2 code, and
 :func:`linear_rows` computes a product as a BLAS matrix product instead: on
-2 cores of a Zen 3 EPYC (AVX2) it wrote the output in place, needed no
-padding rows, and ran PAFU's forward products 1.2x faster than the batched
-1x1 convolutions at 64 channels, 1.05-1.1x at 512 (the one-row layout: 2.6x
+2 cores of a Zen 3 EPYC (AVX2) it writes the output in place and needs no
+padding rows; PAFU's forward products ran 1.2x faster than as batched 1x1
+convolutions at 64 channels and on par at 512 (PAFU's inference at p512
+1.53 -> 1.49 of a conv, at p1024 1.37 -> 1.42; the one-row layout was 2.6x
 slower at 1024 input channels). On GPUs it is cuBLAS.
 """
 from typing import Optional, Tuple
