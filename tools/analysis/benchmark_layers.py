@@ -334,8 +334,8 @@ def main():
         x = make_input(shape, args.device)
         names = formulations(shape)
         modules = {n: build(n, shape).to(args.device) for n in names}
+        layer = names[1]
         if args.compile:
-            layer = names[1]
             # Static shapes: each shape compiles on its own.
             modules[layer + '_compiled'] = torch.compile(
                 build(layer, shape).to(args.device), dynamic=False)
@@ -349,7 +349,7 @@ def main():
                 base_name = name.replace('_compiled', '')
                 memory[name] = memory_in_subprocess(
                     base_name, shape, args.device, name.endswith('_compiled'))
-        count = macs(shape, modules[names[1]])
+        count = macs(shape, modules[layer])
         for name in modules:
             if name == 'conv':
                 continue
