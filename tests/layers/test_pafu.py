@@ -59,9 +59,10 @@ def products(request, monkeypatch):
 @pytest.mark.usefixtures('chunking', 'response_source', 'products')
 @pytest.mark.parametrize('kwargs', [
     dict(kernel_size=3, padding=1),
-    dict(kernel_size=(3, 5), padding=2, stride=2),
+    # Dilations differing between height and width: taps' row offsets.
+    dict(kernel_size=(3, 5), padding=2, stride=2, dilation=(1, 2)),
     dict(kernel_size=5, padding=1, dilation=2, groups=2, bias=False),
-    dict(kernel_size=3, stride=(1, 2), groups=4),
+    dict(kernel_size=3, stride=(1, 2), dilation=(2, 1), groups=4),
 ])
 @pytest.mark.parametrize('weight_format',
                          [torch.channels_last, torch.contiguous_format])
