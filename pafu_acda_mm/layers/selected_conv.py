@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .memory_format import memory_format_of, to_channels_last
 from .row_images import IMAGE_WIDTH, as_image, as_rows, linear_rows
+from .window_products import fused_window_products, window_products
 
 # Elements of gathered windows per chunk, relative to the padded input size:
 # in the forward, and in the backward, whose chunks also hold dL/dwindows
@@ -74,11 +75,10 @@ class _Windows:
                  groups: int,
                  chunk_ratio: float,
                  min_chunk_rows: int = 1):
-        batch, channels = x.shape[:2]
-        out_h, out_w = index.shape[-2:]
-        # No copy for an unpadded channels-last input.
-        padded = to_channels_last(x, padding).permute(0, 2, 3, 1)
-        pad_h, pad_w = padded.shape[1:3]
+        padded, base, taps = _window_geometry(x, index.shape[-2:],
+                                              kernel_size, stride, padding,
+                                              dilation)
+        channels = x.shape[1]
         self.rows = padded.view(-1, channels)
         self.padded_shape = padded.shape
         self.memory_format = memory_format_of(x)
@@ -88,14 +88,7 @@ class _Windows:
         # int32 row numbers where they fit: cheaper to add and to index by.
         row_dtype = (torch.int32 if self.rows.shape[0] <= torch.iinfo(
             torch.int32).max else torch.int64)
-        base = (
-            torch.arange(batch, device=device).view(-1, 1, 1) * pad_h * pad_w +
-            torch.arange(out_h, device=device).view(1, -1, 1) * stride[0] *
-            pad_w + torch.arange(out_w, device=device).view(1, 1, -1) *
-            stride[1]).flatten()
-        taps = torch.arange(kernel_size, device=device)
-        self.taps = (taps.view(-1, 1) * dilation[0] * pad_w +
-                     taps.view(1, -1) * dilation[1]).flatten().to(row_dtype)
+        self.taps = taps.to(row_dtype)
         self.order = torch.argsort(index.flatten())
         # First input row of each window, in sorted order.
         self.sorted_base = base[self.order].to(row_dtype)
@@ -180,6 +173,33 @@ class _Windows:
         pixels, width = windows.shape
         swapped = windows.view(pixels, outer, inner, -1).transpose(1, 2)
         return swapped.reshape(pixels, width)
+
+
+def _window_geometry(
+        x: torch.Tensor, out_size: Tuple[int, int], kernel_size: int, stride,
+        padding, dilation) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where the windows of the output pixels lie in the padded input.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: ``x`` zero-padded, channels-last, as
+        ``(B, H_pad, W_pad, C_in)`` (no copy for an unpadded channels-last
+        input); int64 ``(B * H_out * W_out,)``, the first row of each output
+        pixel's window in it flattened to ``(B * H_pad * W_pad, C_in)``;
+        int64 ``(k * k,)``, each tap's row offset from the first.
+    """
+    padded = to_channels_last(x, padding).permute(0, 2, 3, 1)
+    pad_h, pad_w = padded.shape[1:3]
+    out_h, out_w = out_size
+    device = x.device
+    base = (
+        torch.arange(x.shape[0], device=device).view(-1, 1, 1) * pad_h *
+        pad_w + torch.arange(out_h, device=device).view(1, -1, 1) *
+        stride[0] * pad_w +
+        torch.arange(out_w, device=device).view(1, 1, -1) * stride[1])
+    taps = torch.arange(kernel_size, device=device)
+    taps = (taps.view(-1, 1) * dilation[0] * pad_w +
+            taps.view(1, -1) * dilation[1]).flatten()
+    return padded, base.flatten(), taps
 
 
 def _padded_count(pixels: int) -> int:
@@ -390,6 +410,27 @@ def indexed_conv2d(x: torch.Tensor,
     Returns:
         Tensor: ``(B, C_out, H_out, W_out)`` in ``x``'s memory format.
     """
+    out_channels = weight.shape[0] // num_kernels
+    kernel_size = weight.shape[-1]
+    if fused_window_products(x, kernel_size**2 * x.shape[1], groups):
+        padded, base, taps = _window_geometry(x, index.shape[-2:],
+                                              kernel_size, stride, padding,
+                                              dilation)
+        out = window_products(
+            padded.reshape(-1, x.shape[1]), base, taps, index.flatten(),
+            weight.permute(0, 2, 3, 1).reshape(num_kernels, out_channels, -1),
+            None if bias is None else bias.view(num_kernels, -1))
+    else:
+        out = _sorted_products(x, weight, bias, index, num_kernels, stride,
+                               padding, dilation, groups)
+    return out.view(*index.shape, out_channels).permute(0, 3, 1, 2).contiguous(
+        memory_format=memory_format_of(x))
+
+
+def _sorted_products(x, weight, bias, index, num_kernels, stride, padding,
+                     dilation, groups) -> torch.Tensor:
+    """:func:`indexed_conv2d`'s outputs as rows ``(B * H_out * W_out,
+    C_out)``: per chunk of sorted windows, one product."""
     windows = _Windows(x, index, weight.shape[-1], stride, padding, dilation,
                        groups, _WINDOW_CHUNK_RATIO, _MIN_FORWARD_CHUNK_ROWS)
     out_channels = weight.shape[0] // num_kernels
@@ -406,7 +447,4 @@ def indexed_conv2d(x: torch.Tensor,
                     matrix, biases[kernel], groups, out[span])
     # One row gather back to pixel order (index_copy_ of each chunk is
     # several times slower on the CPU).
-    out = out.index_select(0, windows.unsort).view(*index.shape,
-                                                   out_channels)
-    return out.permute(0, 3, 1, 2).contiguous(
-        memory_format=memory_format_of(x))
+    return out.index_select(0, windows.unsort)

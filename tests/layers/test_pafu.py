@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pafu_acda_mm.layers import PAFU, pafu_decorrelation_loss
-from pafu_acda_mm.layers import row_images, selected_conv
+from pafu_acda_mm.layers import row_images, selected_conv, window_products
 from pafu_acda_mm.layers.selected_conv import selected_conv2d
 
 
@@ -30,14 +30,17 @@ def _apply_selected(layer, x, selection):
 
 @pytest.fixture(params=['one chunk', 'tiny chunks', 'unpadded chunks'])
 def chunking(request, monkeypatch):
-    """Also run with one pixel and one kernel response per chunk, and with
-    each chunk's rows not padded to a multiple of 64."""
+    """Also run with one pixel and one kernel response per chunk or fused
+    block, and with each chunk's rows not padded to a multiple of 64 and
+    fused blocks of 16 pixels (a kernel's pixels split unevenly)."""
     if request.param == 'tiny chunks':
+        monkeypatch.setattr(window_products, 'BLOCK_PIXELS', 1)
         monkeypatch.setattr(selected_conv, '_WINDOW_CHUNK_RATIO', 0)
         monkeypatch.setattr(selected_conv, '_MIN_FORWARD_CHUNK_ROWS', 1)
         monkeypatch.setattr(selected_conv, '_BACKWARD_WINDOW_CHUNK_RATIO', 0)
         monkeypatch.setattr(selected_conv, '_RESPONSE_CHUNK_OUTPUTS', 1)
     elif request.param == 'unpadded chunks':
+        monkeypatch.setattr(window_products, 'BLOCK_PIXELS', 16)
         monkeypatch.setattr(selected_conv, '_ROWS_MULTIPLE', 1)
 
 
@@ -48,10 +51,15 @@ def response_source(request, monkeypatch):
         monkeypatch.setattr(selected_conv, '_CHANNELS_LAST_MAX_CHANNELS', 0)
 
 
-@pytest.fixture(params=['BLAS products', 'oneDNN products'])
+@pytest.fixture(
+    params=['BLAS products', 'oneDNN products', 'fused window products'])
 def products(request, monkeypatch):
-    """Both ways the forward computes its per-kernel products, whatever
-    this CPU's default (row_images.linear_rows)."""
+    """Every way the forward computes its per-kernel products, whatever
+    this CPU's default: fused in C++ for one group (window_products.py), or
+    per chunk (row_images.linear_rows)."""
+    fused = request.param == 'fused window products'
+    monkeypatch.setattr(selected_conv, 'fused_window_products',
+                        lambda x, window, groups: fused and groups == 1)
     monkeypatch.setattr(row_images, 'onednn_products',
                         lambda device: request.param == 'oneDNN products')
 
