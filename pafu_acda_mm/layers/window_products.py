@@ -5,10 +5,12 @@ sorted by kernel, each thread gathers blocks of :data:`BLOCK_PIXELS` windows
 of one kernel into its own cache-sized buffer, multiplies them by BLAS and
 writes the results in pixel order. Against gathering chunks of 2048+
 windows into memory for one multi-threaded product each and sorting the
-outputs back, the selected conv of p64 (64 -> 64 channels, 3x3) ran 1.45 instead of 1.81 of a conv (2 cores of a Zen 3 EPYC, AVX2). The gain shrinks with the window: 1.25 against 1.41
-at 128 channels (3x3: 1152 elements), 1.34 against 1.51 at 64 channels
-5x5 (1600), 1.27 against 1.24 at 256 channels (2304), 1.21 against 1.17 at
-512; there one product over many windows uses both cores better. Hence
+outputs back, the selected conv of p64 (64 -> 64 channels, 3x3) ran 1.45
+instead of 1.81 of a conv (2 cores of a Zen 3 EPYC, AVX2). The gain
+shrinks with the window: 1.25 against 1.41 at 128 channels (3x3: 1152
+elements), 1.34 against 1.51 at 64 channels 5x5 (1600); it turns into a
+loss at 256 channels (1.27 against 1.24, 2304) and 512 (1.21 against
+1.17), where one product over many windows uses both cores better. Hence
 :func:`fused_window_products` up to :data:`MAX_WINDOW` elements.
 
 The extension compiles on first use (~40 s, needs a C++ compiler and
