@@ -33,6 +33,8 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['pafu_acda_mm', 'pafu_acda_mm.*']),
+    # The fused PAFU forward compiles this source at first use.
+    package_data={'pafu_acda_mm': ['csrc/*.cpp']},
     install_requires=[
         'torch>=2.1',
         'mmengine>=0.10.7,<0.11',
