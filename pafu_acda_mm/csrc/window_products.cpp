@@ -143,10 +143,10 @@ at::Tensor window_products(const at::Tensor& rows, const at::Tensor& base,
   TORCH_CHECK(block_pixels > 0, "block_pixels must be positive");
   const int64_t kernels = weight.size(0);
   if (bias.has_value()) {
-    TORCH_CHECK(bias->is_contiguous() && bias->scalar_type() ==
-                    rows.scalar_type() && bias->numel() ==
-                    kernels * weight.size(1),
-                "bias must be contiguous (n, C_out) in rows' dtype");
+    TORCH_CHECK(bias->device().is_cpu() && bias->is_contiguous() &&
+                    bias->scalar_type() == rows.scalar_type() &&
+                    bias->numel() == kernels * weight.size(1),
+                "bias must be a contiguous CPU (n, C_out) in rows' dtype");
   }
   const int64_t* base_data = base.data_ptr<int64_t>();
   const int64_t* tap_data = taps.data_ptr<int64_t>();

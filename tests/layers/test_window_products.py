@@ -53,6 +53,7 @@ def test_window_products_are_each_pixels_kernel_times_its_window():
     (dict(base=torch.tensor([0, 6])), r'outside \[0, 10\)'),
     (dict(weight=torch.randn(2, 3, 4)), 'taps \\* channels = 6, got 4'),
     (dict(index=torch.tensor([0, 1], dtype=torch.int32)), 'int64'),
+    (dict(bias=torch.empty(2, 3, device='meta')), 'contiguous CPU'),
 ])
 def test_window_products_reject_bad_input(changes, message):
     with pytest.raises(RuntimeError, match=message):
