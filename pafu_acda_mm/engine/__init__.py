@@ -14,6 +14,7 @@ from .runner_setup import (add_runner_arguments, build_model_from_config,
                            enable_result_visualization,
                            enable_test_time_augmentation, load_run_config)
 from .safe_globals import (allow_mmengine_checkpoint_globals,
+                           load_local_checkpoint_weights_only,
                            mmengine_checkpoint_globals)
 
 __all__ = [
@@ -24,7 +25,8 @@ __all__ = [
     'build_runner', 'convert_single_kernel_pafus', 'count_pafu_selections',
     'destroy_distributed',
     'drop_training', 'enable_result_visualization',
-    'enable_test_time_augmentation', 'load_run_config',
+    'enable_test_time_augmentation', 'load_local_checkpoint_weights_only',
+    'load_run_config',
     'mmengine_checkpoint_globals', 'pafu_to_conv2d', 'setup_cpu_distributed',
     'single_kernel_units'
 ]

@@ -1,18 +1,22 @@
-"""Let ``torch.load(weights_only=True)`` read mmengine's own checkpoints.
+"""mmengine checkpoints load weights-only, on every supported torch.
 
-torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10.7
-calls ``torch.load`` without that argument, so ``resume`` and ``load_from``
-fail on the globals every mmengine checkpoint carries: the message hub's
-``HistoryBuffer`` and numpy scalars/arrays. :func:`allow_mmengine_checkpoint_globals`
-allow-lists exactly those; ``weights_only`` stays on, and a checkpoint with
-any other global is still refused by torch's ``UnpicklingError``, which names
-the global.
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``: torch >= 2.6
+then loads weights-only and fails on the globals every mmengine checkpoint
+carries (the message hub's ``HistoryBuffer``, numpy scalars and arrays), and
+torch < 2.6 loads unsafely, running whatever code a checkpoint names.
+:func:`allow_mmengine_checkpoint_globals` allow-lists exactly those globals
+and makes mmengine's loader of local files (``resume``, ``load_from``,
+``load_checkpoint``) load weights-only everywhere; a checkpoint with any other
+global is refused with an ``UnpicklingError`` that names it.
 """
+import os.path as osp
 import pickle
 
 import numpy as np
-import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
+
+from ..torch_compat import add_safe_globals, load_weights_only
 
 # Methods that `HistoryBuffer._set_default_statistics` registers; pickle
 # stores them by reference, as `getattr(HistoryBuffer, name)`.
@@ -64,7 +68,30 @@ def mmengine_checkpoint_globals() -> list:
     ]
 
 
+def load_local_checkpoint_weights_only(filename: str, map_location=None):
+    """mmengine's loader of local checkpoints, loading weights-only.
+
+    Args:
+        filename (str): Checkpoint path (``~`` expanded).
+        map_location: As ``torch.load``.
+
+    Returns:
+        dict: The checkpoint.
+
+    Raises:
+        FileNotFoundError: If ``filename`` is not a file.
+        pickle.UnpicklingError: If it holds a global not allowed.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return load_weights_only(filename, map_location=map_location)
+
+
 def allow_mmengine_checkpoint_globals() -> None:
-    """Allow-list :func:`mmengine_checkpoint_globals` for weights-only loads,
-    process-wide. Idempotent; ``import pafu_acda_mm`` calls it."""
-    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+    """Allow-list :func:`mmengine_checkpoint_globals` for weights-only loads
+    and make mmengine load local checkpoints weights-only, process-wide.
+    Idempotent; ``import pafu_acda_mm`` calls it."""
+    add_safe_globals(mmengine_checkpoint_globals())
+    CheckpointLoader.register_scheme(
+        prefixes='', force=True)(load_local_checkpoint_weights_only)

@@ -12,6 +12,7 @@ from .fourier_bessel import (fourier_bessel_bases,
 from .memory_format import to_channels_last
 from .pixel_predictor import PixelPredictor
 from .row_images import as_image
+from ..torch_compat import is_compiling
 
 
 def _pad_or_crop(x: torch.Tensor, padding: Tuple[int, int]):
@@ -181,7 +182,7 @@ def _coefficient_conv(atom_out: torch.Tensor, weight: torch.Tensor,
     kernel = weight.view(out_channels, in_channels // groups,
                          num_atoms).transpose(1, 2).reshape(
                              out_channels, -1, 1, 1)
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+    if is_compiling() or torch.jit.is_tracing():
         # A grouped matmul: inductor (torch 2.13) fails to lower the conv
         # under dynamic shapes ("cannot determine truth value of
         # Relational"), and in a jit trace (FLOP counts, engine/flops.py) the
@@ -319,7 +320,7 @@ class ACDA(Conv2dGeometry):
                                      self.padding, self.dilation)
         args = (x, coeffs, self.fb_bases, self.weight, self.bias, self.stride,
                 self.padding, self.dilation, self.groups)
-        if torch.compiler.is_compiling():
+        if is_compiling():
             return acda_conv2d_taps(*args, taps=self.nonzero_taps)
         return acda_conv2d(*args)
 

@@ -11,6 +11,7 @@ from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .pixel_predictor import PixelPredictor
 from .memory_format import memory_format_of, to_channels_last
 from .selected_conv import indexed_conv2d, selected_conv2d
+from ..torch_compat import get_autocast_dtype, is_autocast_enabled
 
 
 @MODELS.register_module('PAFU')
@@ -174,8 +175,8 @@ class PAFU(Conv2dGeometry):
         already agree.
         """
         device_type = x.device.type
-        dtype = (torch.get_autocast_dtype(device_type)
-                 if torch.is_autocast_enabled(device_type) else x.dtype)
+        dtype = (get_autocast_dtype(device_type)
+                 if is_autocast_enabled(device_type) else x.dtype)
         bias = None if self.bias is None else self.bias.to(dtype)
         return self.kernels.to(dtype), bias, x.to(dtype)
 

@@ -1,0 +1,122 @@
+"""What differs between the supported torch releases, 2.1 to 2.13, in one place.
+
+Every helper has the newest torch's meaning and calls it there unchanged; on
+older releases it maps to what they offer. The rest of the package calls these
+helpers instead of testing for torch features itself.
+"""
+import pickle
+import re
+import types
+from typing import Callable, Dict, Iterable, Tuple, Union
+
+import torch
+
+TORCH_VERSION: Tuple[int, int] = tuple(
+    int(part) for part in re.match(r'(\d+)\.(\d+)', torch.__version__).groups())
+
+# A safe global: an object, or ``(object, pickle name)`` for one stored
+# under another name (``torch.serialization.add_safe_globals``' forms).
+SafeGlobal = Union[object, Tuple[object, str]]
+
+if TORCH_VERSION >= (2, 4):
+
+    def is_autocast_enabled(device_type: str) -> bool:
+        """Whether autocast is on for ``device_type`` (``'cpu'``,
+        ``'cuda'``, ...)."""
+        return torch.is_autocast_enabled(device_type)
+
+    def get_autocast_dtype(device_type: str) -> torch.dtype:
+        """Autocast's compute dtype for ``device_type``."""
+        return torch.get_autocast_dtype(device_type)
+
+else:  # per-device functions; the plain ones mean CUDA
+
+    def is_autocast_enabled(device_type: str) -> bool:
+        """Whether autocast is on for ``device_type`` (``'cpu'``,
+        ``'cuda'``, ...)."""
+        if device_type == 'cuda':
+            return torch.is_autocast_enabled()
+        return getattr(torch, f'is_autocast_{device_type}_enabled')()
+
+    def get_autocast_dtype(device_type: str) -> torch.dtype:
+        """Autocast's compute dtype for ``device_type``."""
+        name = 'gpu' if device_type == 'cuda' else device_type
+        return getattr(torch, f'get_autocast_{name}_dtype')()
+
+
+if TORCH_VERSION >= (2, 3):
+    is_compiling: Callable[[], bool] = torch.compiler.is_compiling
+else:
+    import torch._dynamo
+    is_compiling = torch._dynamo.is_compiling
+
+# Globals allowed in weights-only loads beyond torch's own, on releases before
+# 2.6 (add_safe_globals is 2.4+, its ``(object, name)`` form 2.6+).
+_extra_safe_globals: Dict[str, object] = {}
+
+
+def add_safe_globals(safe_globals: Iterable[SafeGlobal]) -> None:
+    """Allow ``safe_globals`` in every :func:`load_weights_only`, process-wide
+    (on torch >= 2.6 also in a plain ``torch.load(weights_only=True)``).
+
+    Args:
+        safe_globals (Iterable): Objects, or ``(object, pickle name)`` pairs.
+    """
+    safe_globals = list(safe_globals)
+    if TORCH_VERSION >= (2, 6):
+        torch.serialization.add_safe_globals(safe_globals)
+        return
+    for item in safe_globals:
+        obj, name = item if isinstance(item, tuple) else (
+            item, f'{item.__module__}.{item.__qualname__}')
+        _extra_safe_globals[name] = obj
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """The unpickler of weights-only loads on torch < 2.6, with the extra
+    globals: ``find_class`` is the only way a pickle reaches an object, so a
+    checkpoint can build and call only what is allowed (the "restricting
+    globals" recipe of the ``pickle`` docs). torch 2.1's own weights-only
+    unpickler cannot be extended: it builds no objects but tensors and
+    dicts, and mmengine checkpoints hold the message hub's buffers."""
+
+    def find_class(self, module: str, name: str):
+        from torch._weights_only_unpickler import _get_allowed_globals
+        full_name = f'{module}.{name}'
+        allowed = _get_allowed_globals()
+        if full_name in allowed:
+            return allowed[full_name]
+        if full_name in _extra_safe_globals:
+            return _extra_safe_globals[full_name]
+        raise pickle.UnpicklingError(
+            f'Weights only load failed: unsupported global {full_name}; '
+            'only tensors, containers and allow-listed globals load')
+
+
+_restricted_pickle = types.ModuleType('pafu_acda_mm_restricted_pickle')
+_restricted_pickle.Unpickler = _RestrictedUnpickler
+_restricted_pickle.load = lambda file, **kwargs: _RestrictedUnpickler(
+    file, **kwargs).load()
+
+
+def load_weights_only(f, map_location=None):
+    """``torch.load(f, map_location, weights_only=True)`` on every release.
+
+    torch < 2.6 loads with ``weights_only=False`` by default, which runs any
+    code a checkpoint names; this refuses every global that is neither
+    torch's weights-only set nor added by :func:`add_safe_globals`.
+
+    Args:
+        f (str | PathLike | file-like): The checkpoint.
+        map_location: As ``torch.load``.
+
+    Returns:
+        The loaded object.
+
+    Raises:
+        pickle.UnpicklingError: Naming the first refused global.
+    """
+    if TORCH_VERSION >= (2, 6):
+        return torch.load(f, map_location=map_location, weights_only=True)
+    return torch.load(f, map_location=map_location, weights_only=False,
+                      pickle_module=_restricted_pickle)
