@@ -1,4 +1,4 @@
-"""What differs between the supported torch releases, 2.1 to 2.13, in one place.
+"""What differs between the supported torch releases, 2.1 to 2.13.
 
 Every helper has the newest torch's meaning and calls it there unchanged; on
 older releases it maps to what they offer. The rest of the package calls these
@@ -12,7 +12,8 @@ from typing import Callable, Dict, Iterable, Tuple, Union
 import torch
 
 TORCH_VERSION: Tuple[int, int] = tuple(
-    int(part) for part in re.match(r'(\d+)\.(\d+)', torch.__version__).groups())
+    int(part)
+    for part in re.match(r'(\d+)\.(\d+)', torch.__version__).groups())
 
 # A safe global: an object, or ``(object, pickle name)`` for one stored
 # under another name (``torch.serialization.add_safe_globals``' forms).

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Create (or reuse) the project's Python environment and link it as ./.venv.
+# Create (or reuse) one of the project's Python environments and link it.
 #
-# The environment lives outside the clone, in a cache directory keyed by the hash
-# of requirements/lock.txt and this script, so every clone on a machine shares it
-# and a second run finishes in seconds. First run: ~20-30 min, most of it
-# compiling mmcv 2.1.0's ops (no wheel exists for torch 2.13) and downloading
-# torch's CUDA runtime wheels (~4.5 GB).
+#   tools/setup_env.sh            torch 2.13 (requirements/lock.txt)        -> .venv
+#   tools/setup_env.sh torch2.1   torch 2.1.2 (requirements/lock-torch2.1.txt) -> .venv-torch2.1
+#
+# An environment lives outside the clone, in a cache directory keyed by the
+# hash of its lock file, setup.py and this script's recipe version, so every
+# clone on a machine shares it and a second run finishes in seconds. First run:
+# a few minutes with a cached mmcv wheel, ~20 min more compiling mmcv 2.1.0's
+# ops from source (no wheel exists for torch 2.13), plus torch's CUDA runtime
+# wheels (~4.5 GB for 2.13, ~2.5 GB for 2.1).
 #
 # Environment variables:
 #   PAFU_ACDA_MM_CACHE  parent directory of environments (default ~/.cache/pafu_acda_mm)
 #   PYTHON              interpreter to build the venv from (default python3.11)
 #   FORCE_CUDA=1        build mmcv's CUDA ops (needs nvcc); default CPU ops only
 #   MAX_JOBS            parallel compile jobs for mmcv (default: nproc)
-#   MMCV_WHEEL_DIR      folder searched for a prebuilt mmcv wheel (default ../shared/wheels)
+#   MMCV_WHEEL_DIR      folder of prebuilt mmcv wheels for torch 2.13, with the
+#                       torch 2.1 ones in its torch2.1/ (default ../shared/wheels)
 #   PIP_INDEX_URL       honoured, for mirrors
 #
 # pip's config files and PIP_FIND_LINKS are ignored on purpose: a local CPU-only
@@ -21,7 +26,14 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-lock="$repo/requirements/lock.txt"
+wheel_root=${MMCV_WHEEL_DIR:-$repo/../shared/wheels}
+case "${1:-main}" in
+  main)     lock="$repo/requirements/lock.txt"; link="$repo/.venv"
+            wheel_dir="$wheel_root" ;;
+  torch2.1) lock="$repo/requirements/lock-torch2.1.txt"; link="$repo/.venv-torch2.1"
+            wheel_dir="$wheel_root/torch2.1" ;;
+  *) echo "usage: $0 [main|torch2.1]" >&2; exit 2 ;;
+esac
 python_bin=${PYTHON:-python3.11}
 # Bump when the build recipe below changes what ends up in the environment.
 recipe_version=1
@@ -38,8 +50,8 @@ log() { printf '[setup_env] %s\n' "$*" >&2; }
 
 # A link to the whole env (not just bin/) so python finds its pyvenv.cfg.
 link_venv() {
-  [[ -L "$repo/.venv" || ! -e "$repo/.venv" ]] || rm -rf "$repo/.venv"
-  ln -sfn "$env_dir" "$repo/.venv"
+  [[ -L "$link" || ! -e "$link" ]] || rm -rf "$link"
+  ln -sfn "$env_dir" "$link"
 }
 
 # The env may have been built from another clone: point the editable install here.
@@ -64,7 +76,7 @@ if [[ -f "$stamp" ]]; then
   exit 0
 fi
 
-log "building environment in $env_dir (first run: ~20-30 min)"
+log "building environment in $env_dir from $(basename "$lock") (first run: minutes; ~20-40 min more to compile mmcv)"
 rm -rf "$env_dir"
 "$python_bin" -m venv "$env_dir"
 pip=("$env_dir/bin/pip" install -c "$lock")
@@ -72,16 +84,23 @@ pip=("$env_dir/bin/pip" install -c "$lock")
 "${pip[@]}" setuptools wheel ninja
 "${pip[@]}" torch torchvision
 
-mmcv_links=()
-wheel_dir=${MMCV_WHEEL_DIR:-$repo/../shared/wheels}
+# mmcv's compiled ops bind to one torch: its wheels are cached per torch
+# version, never in pip's own cache (keyed by the sdist alone, it would hand
+# the wheel built against one torch to the other environment).
+torch_version=$("$env_dir/bin/python" -c 'import torch; print(torch.__version__)')
+built_wheels="$cache/mmcv-wheels/torch-$torch_version-cuda${FORCE_CUDA:-0}"
+mkdir -p "$built_wheels"
+mmcv_links=(--find-links "$built_wheels")
 if [[ "${FORCE_CUDA:-0}" != 1 && -d "$wheel_dir" ]]; then
-  mmcv_links=(--find-links "$wheel_dir")
-  log "mmcv: using prebuilt wheels in $wheel_dir when they match"
-else
-  log "mmcv: building 2.1.0 from source with ops (FORCE_CUDA=${FORCE_CUDA:-0}; ~15 min on 2 cores)"
+  mmcv_links+=(--find-links "$wheel_dir")
 fi
-MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-  "${pip[@]}" --no-build-isolation "${mmcv_links[@]}" mmcv==2.1.0
+if ! "${pip[@]}" --no-deps --no-index "${mmcv_links[@]}" mmcv==2.1.0 2>/dev/null; then
+  log "mmcv: building 2.1.0 with ops against torch $torch_version (FORCE_CUDA=${FORCE_CUDA:-0}; ~15-40 min)"
+  MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    "$env_dir/bin/pip" wheel --no-deps --no-build-isolation --no-cache-dir \
+    -c "$lock" -w "$built_wheels" mmcv==2.1.0
+  "${pip[@]}" --no-deps --no-index --find-links "$built_wheels" mmcv==2.1.0
+fi
 
 "${pip[@]}" --no-build-isolation -e "$repo[all,tests]"
 

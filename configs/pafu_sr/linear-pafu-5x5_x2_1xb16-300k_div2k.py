@@ -10,5 +10,5 @@ model = dict(
         _delete_=True,
         type='LinearPAFUSRNet',
         upscale_factor=_base_.scale,
-        kernel_size=5,
+        kernel_sizes=(5, ),
         pafu_cfg=dict(type='PAFU', num_kernels=16)))

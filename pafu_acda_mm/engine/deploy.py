@@ -77,17 +77,19 @@ def pafu_to_conv2d(pafu: PAFU, kernel: int) -> nn.Conv2d:
     if not 0 <= kernel < pafu.num_kernels:
         raise ValueError(f'kernel must be in [0, {pafu.num_kernels}), got '
                          f'{kernel!r}')
-    full = pafu.kernel_size[0]
-    size = pafu.kernel_sizes[kernel * len(pafu.kernel_sizes) //
-                             pafu.num_kernels]
-    border = (full - size) // 2
-    if any(p < d * border for p, d in zip(pafu.padding, pafu.dilation)):
-        size, border = full, 0
+    full_h, full_w = pafu.kernel_size
+    size, border = None, 0
+    if pafu.kernel_sizes is not None:
+        size = pafu.kernel_sizes[kernel * len(pafu.kernel_sizes) //
+                                 pafu.num_kernels]
+        border = (full_h - size) // 2
+        if any(p < d * border for p, d in zip(pafu.padding, pafu.dilation)):
+            size, border = None, 0
     conv = build_conv_like(pafu, dict(type='Conv2d'), size)
     rows = slice(kernel * pafu.out_channels, (kernel + 1) * pafu.out_channels)
     with torch.no_grad():
-        conv.weight.copy_(pafu.kernels[rows, :, border:full - border,
-                                       border:full - border])
+        conv.weight.copy_(pafu.kernels[rows, :, border:full_h - border,
+                                       border:full_w - border])
         if pafu.bias is not None:
             conv.bias.copy_(pafu.bias[rows])
     return conv.to(pafu.weight)

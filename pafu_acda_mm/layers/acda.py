@@ -200,14 +200,20 @@ def _coefficient_conv(atom_out: torch.Tensor, weight: torch.Tensor,
     return out.contiguous(memory_format=memory_format)
 
 
-def _square_kernel_size(kernel_size) -> int:
+def _disc_kernel_size(kernel_size) -> int:
+    """The side of ``kernel_size``'s square support: 1, or odd >= 3."""
     if (isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 2
             and kernel_size[0] == kernel_size[1]):
         kernel_size = kernel_size[0]
-    if not isinstance(kernel_size, int) or kernel_size < 3 or (
+    if not isinstance(kernel_size, int) or kernel_size < 1 or (
             kernel_size % 2 == 0):
-        raise ValueError('kernel_size must be an odd int >= 3 (or a square '
-                         f'pair of one), got {kernel_size!r}')
+        raise ValueError(
+            'ACDA needs kernel_size 1 or an odd square size >= 3 (an int or '
+            f'an equal pair), got {kernel_size!r}: its Fourier-Bessel bases '
+            'live on a disc centred in a square support (an elliptic one '
+            'would need other functions than Bessel\'s). Keep such a conv '
+            'plain: give conv_cfg=dict(type=\'ACDA\') only to modules whose '
+            'convs are square and odd, or PAFU, which takes any kernel_size')
     return kernel_size
 
 
@@ -226,19 +232,26 @@ class ACDA(Conv2dGeometry):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        kernel_size (int): Odd size of the largest basis scale and of the
-            per-pixel filters.
-        stride, padding, dilation (int | tuple[int, int]): As ``nn.Conv2d``.
-            Default: 1, 0, 1.
+        kernel_size (int | tuple[int, int]): Size of the largest basis scale
+            and of the per-pixel filters: odd and square, or 1. At 1x1 the
+            one Fourier-Bessel basis is the constant, so the layer is a
+            per-pixel mixture of ``num_atoms`` 1x1 convs (``A`` weighted by
+            the predicted coefficients).
+        stride, dilation (int | tuple[int, int]): As ``nn.Conv2d``.
+            Default: 1, 1.
+        padding (int | tuple[int, int] | str): As ``nn.Conv2d``
+            (``'same'``, ``'valid'`` included). Default: 0.
         groups (int): As ``nn.Conv2d``; the atoms are shared by all groups,
             the coefficient conv ``A`` is grouped. Default: 1.
         bias (bool): Add a learned bias. Default: True.
+        padding_mode (str): As ``nn.Conv2d``. Default: ``'zeros'``.
         num_atoms (int): Atoms ``m`` per pixel. Default: 6.
-        num_bases (int): Fourier-Bessel bases ``m'`` per scale. Default: 6.
+        num_bases (int): Fourier-Bessel bases ``m'`` per scale of size 3 or
+            more (the 1x1 scale has one). Default: 6.
         scales (Sequence[int], optional): Odd basis support sizes, each in
             ``[3, kernel_size]``. Default: every odd size from 3 to
             ``kernel_size`` (the ACDA authors' code: 7x7 uses 3/5/7, 5x5 uses
-            3/5).
+            3/5); ``(1,)`` at 1x1.
         generator_cfg (dict, optional): Overrides of :class:`PixelPredictor`
             arguments for the atom generator. Default (paper, appendix A.3):
             1x1 conv to 64 channels, ReLU, 3x3 conv to ``m * S * m'``.
@@ -247,29 +260,36 @@ class ACDA(Conv2dGeometry):
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
-                 kernel_size: int,
+                 kernel_size,
                  stride=1,
                  padding=0,
                  dilation=1,
                  groups: int = 1,
                  bias: bool = True,
+                 padding_mode: str = 'zeros',
                  num_atoms: int = 6,
                  num_bases: int = 6,
                  scales: Optional[Sequence[int]] = None,
                  generator_cfg: Optional[dict] = None):
-        kernel_size = _square_kernel_size(kernel_size)
+        kernel_size = _disc_kernel_size(kernel_size)
         super().__init__(in_channels, out_channels, kernel_size, stride,
-                         padding, dilation, groups)
+                         padding, dilation, groups, padding_mode)
+        if kernel_size == 1:
+            scales, num_bases = (1, ) if scales is None else scales, 1
+            smallest = 1
+        else:
+            smallest = 3
         if scales is None:
             scales = tuple(range(3, kernel_size + 1, 2))
         scales = tuple(scales)
         if (not scales or len(set(scales)) != len(scales)
                 or kernel_size not in scales
-                or any(not isinstance(s, int) or s < 3 or s % 2 == 0
+                or any(not isinstance(s, int) or s < smallest or s % 2 == 0
                        or s > kernel_size for s in scales)):
             raise ValueError(
-                'scales must be distinct odd sizes in [3, kernel_size] that '
-                f'include kernel_size={kernel_size}, got {scales!r}')
+                f'scales must be distinct odd sizes in [{smallest}, '
+                f'kernel_size] that include kernel_size={kernel_size}, got '
+                f'{scales!r}')
         if not isinstance(num_atoms, int) or num_atoms < 1:
             raise ValueError(
                 f'num_atoms must be a positive int, got {num_atoms!r}')
@@ -310,19 +330,25 @@ class ACDA(Conv2dGeometry):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """
         Args:
-            x (Tensor): ``(B, in_channels, H, W)``.
+            x (Tensor): ``(B, in_channels, H, W)``, or unbatched
+                ``(in_channels, H, W)``.
 
         Returns:
             Tensor: ``(B, out_channels, H_out, W_out)`` with ``nn.Conv2d``'s
-            output size for the same arguments.
+            output size for the same arguments (without ``B`` for an
+            unbatched input).
         """
+        x, unbatched = self.batched_input(x)
+        x, padding = self.pad_input(x)
         coeffs = self.atom_generator(x, self.kernel_size, self.stride,
-                                     self.padding, self.dilation)
+                                     padding, self.dilation)
         args = (x, coeffs, self.fb_bases, self.weight, self.bias, self.stride,
-                self.padding, self.dilation, self.groups)
+                padding, self.dilation, self.groups)
         if is_compiling():
-            return acda_conv2d_taps(*args, taps=self.nonzero_taps)
-        return acda_conv2d(*args)
+            out = acda_conv2d_taps(*args, taps=self.nonzero_taps)
+        else:
+            out = acda_conv2d(*args)
+        return out[0] if unbatched else out
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, num_atoms={self.num_atoms}, '

@@ -6,7 +6,8 @@ A basis of support ``L x L`` (``L = 2 * L1 + 1``) samples
 radius ``L1 + 0.5`` and zero outside the unit disc. ``R_kq`` is the ``q``-th
 positive zero of the Bessel function ``J_k``. Bases are ordered by ``R_kq``
 (lowest frequency first), truncated to ``L * L - 1`` and divided by one global
-constant so that their mean squared norm is 1.
+constant so that their mean squared norm is 1. At ``L = 1`` the disc is one
+pixel and the one basis is the constant ``J_0(0) = 1``.
 
 Orientation: rows are ``y`` (pointing down), columns are ``x``, and
 ``theta = atan2(y, x)``. The ACDA authors' public port uses the transposed
@@ -23,10 +24,9 @@ from scipy import special
 _MAX_ANGULAR_FREQUENCY = 15
 
 
-def _check_odd_size(name: str, size: int, minimum: int = 3) -> None:
-    if not isinstance(size, int) or size < minimum or size % 2 == 0:
-        raise ValueError(
-            f'{name} must be an odd integer >= {minimum}, got {size!r}')
+def _check_odd_size(name: str, size: int) -> None:
+    if not isinstance(size, int) or size < 1 or size % 2 == 0:
+        raise ValueError(f'{name} must be an odd positive int, got {size!r}')
 
 
 def _bessel_candidates(radius: float, freq_factor: float) -> list:
@@ -51,6 +51,8 @@ def _bessel_candidates(radius: float, freq_factor: float) -> list:
 @functools.lru_cache(maxsize=None)
 def _fourier_bessel_numpy(kernel_size: int) -> Tuple[np.ndarray, float]:
     """All kept bases ``(K, L, L)``, normalised, and the constant divided out."""
+    if kernel_size == 1:
+        return np.ones((1, 1, 1)), 1.0
     half = kernel_size // 2
     radius = half + 0.5
     freq_factor = 2.0 if half < 2 else 1.5
@@ -78,7 +80,7 @@ def fourier_bessel_bases(kernel_size: int, num_bases: int = 6) -> torch.Tensor:
     """The first ``num_bases`` Fourier-Bessel bases of one support size.
 
     Args:
-        kernel_size (int): Odd support size ``L >= 3``.
+        kernel_size (int): Odd support size ``L`` (1: the constant).
         num_bases (int): How many bases to keep, lowest frequency first.
             Default: 6.
 

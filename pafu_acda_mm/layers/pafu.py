@@ -1,5 +1,5 @@
 """PAFU: pixel adaptive filtering unit (Kokkinos et al. 2019)."""
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -28,70 +28,71 @@ class PAFU(Conv2dGeometry):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        kernel_size (int | Sequence[int]): Odd support size of the kernels,
-            or several sizes to mix in one group (``(5, 7)``: the paper's
-            "5x5&7x7"), split evenly over the group, each stored zero-padded
-            to the largest size. ``stride``/``padding``/``dilation`` act on
-            the largest size, as for an ``nn.Conv2d`` of that size.
-        stride, padding, dilation (int | tuple[int, int]): As ``nn.Conv2d``.
-            Default: 1, 0, 1.
+        kernel_size (int | tuple[int, int]): As ``nn.Conv2d``: the kernels'
+            support, square or ``(kh, kw)``; with ``kernel_sizes``, the
+            largest of them.
+        stride, dilation (int | tuple[int, int]): As ``nn.Conv2d``.
+            Default: 1, 1.
+        padding (int | tuple[int, int] | str): As ``nn.Conv2d``
+            (``'same'``, ``'valid'`` included). Default: 0.
         groups (int): As ``nn.Conv2d``. Default: 1.
         bias (bool): A learned bias per kernel. Default: True.
+        padding_mode (str): As ``nn.Conv2d``. Default: ``'zeros'``.
         num_kernels (int): Kernels in the group. Default: 8.
         tau (float): Gumbel-softmax temperature. Default: 1.0.
         selector_cfg (dict, optional): Overrides of :class:`PixelPredictor`
             arguments for the selector. Default: 1x1 conv to 32 channels,
             ReLU, 3x3 conv to ``num_kernels`` logits (3x3 receptive field;
             0.18 of a 64-channel 3x3 conv's MACs, 0.008 at 512).
+        kernel_sizes (Sequence[int], optional): Odd square sizes to mix in
+            one group (``(5, 7)``: the paper's "5x5&7x7"), split evenly over
+            the group, each stored zero-padded to the largest, which is
+            ``kernel_size``; ``stride``/``padding``/``dilation`` act on it,
+            as for an ``nn.Conv2d`` of that size. Default: None, every
+            kernel ``kernel_size``.
     """
 
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
-                 kernel_size: Union[int, Sequence[int]],
+                 kernel_size: Union[int, Tuple[int, int]],
                  stride=1,
                  padding=0,
                  dilation=1,
                  groups: int = 1,
                  bias: bool = True,
+                 padding_mode: str = 'zeros',
                  num_kernels: int = 8,
                  tau: float = 1.0,
-                 selector_cfg: Optional[dict] = None):
-        sizes = ((kernel_size, ) if isinstance(kernel_size, int) else
-                 tuple(kernel_size))
-        if not sizes or any(not isinstance(s, int) or s < 1 or s % 2 == 0
-                            for s in sizes):
-            raise ValueError('kernel_size must be an odd positive int or a '
-                             f'sequence of them, got {kernel_size!r}')
+                 selector_cfg: Optional[dict] = None,
+                 kernel_sizes: Optional[Sequence[int]] = None):
+        super().__init__(in_channels, out_channels, kernel_size, stride,
+                         padding, dilation, groups, padding_mode)
         if not isinstance(num_kernels, int) or num_kernels < 1:
             raise ValueError(
                 f'num_kernels must be an int >= 1, got {num_kernels!r}')
-        if num_kernels % len(sizes):
-            raise ValueError(
-                f'num_kernels={num_kernels} must be a multiple of the number '
-                f'of kernel sizes {sizes}')
         if not tau > 0:
             raise ValueError(f'tau must be > 0, got {tau!r}')
-        size = max(sizes)
-        super().__init__(in_channels, out_channels, size, stride, padding,
-                         dilation, groups)
-        self.kernel_sizes = tuple(sorted(sizes))
         self.num_kernels = num_kernels
         self.tau = tau
-
+        self.kernel_sizes = self._check_kernel_sizes(kernel_sizes)
+        size_h, size_w = self.kernel_size
         # Consecutive blocks of kernels per size, each support centred;
         # broadcast over a kernel's (C_out, C_in / groups) dims.
-        support = torch.zeros(num_kernels, 1, 1, size, size)
-        per_size = num_kernels // len(sizes)
-        for n in range(num_kernels):
-            border = (size - self.kernel_sizes[n // per_size]) // 2
-            support[n, ..., border:size - border, border:size - border] = 1
+        support = torch.ones(num_kernels, 1, 1, size_h, size_w)
+        if self.kernel_sizes is not None:
+            support.zero_()
+            per_size = num_kernels // len(self.kernel_sizes)
+            for n in range(num_kernels):
+                border = (size_h - self.kernel_sizes[n // per_size]) // 2
+                support[n, ..., border:size_h - border,
+                        border:size_w - border] = 1
         self.register_buffer('kernel_support', support, persistent=False)
-        # Channels-last: each kernel's (C_out, k * k * C_in) GEMM matrix is
-        # then a view (selected_conv.py).
+        # Channels-last: each kernel's (C_out, kh * kw * C_in) GEMM matrix
+        # is then a view (selected_conv.py).
         self.weight = nn.Parameter(
             torch.empty(num_kernels * out_channels, in_channels // groups,
-                        size, size, memory_format=torch.channels_last))
+                        size_h, size_w, memory_format=torch.channels_last))
         self.bias = nn.Parameter(torch.empty(num_kernels *
                                              out_channels)) if bias else None
         self.selector = PixelPredictor(
@@ -100,13 +101,33 @@ class PAFU(Conv2dGeometry):
                    **(selector_cfg or {})))
         self.init_weights()
 
+    def _check_kernel_sizes(self, kernel_sizes) -> Optional[Tuple[int, ...]]:
+        """``kernel_sizes`` sorted, once it is known to fit ``kernel_size``
+        and ``num_kernels``."""
+        if kernel_sizes is None:
+            return None
+        size_h, size_w = self.kernel_size
+        sizes = tuple(kernel_sizes)
+        if (not sizes or any(not isinstance(s, int) or s < 1
+                             or s % 2 != size_h % 2 for s in sizes)
+                or size_h != size_w or max(sizes) != size_h):
+            raise ValueError(
+                'kernel_sizes must be square sizes of the parity of a square '
+                'kernel_size, which is the largest of them, got kernel_sizes='
+                f'{kernel_sizes!r} with kernel_size={self.kernel_size}')
+        if self.num_kernels % len(sizes):
+            raise ValueError(
+                f'num_kernels={self.num_kernels} must be a multiple of the '
+                f'number of kernel_sizes {sizes}')
+        return tuple(sorted(sizes))
+
     @property
     def kernels(self) -> torch.Tensor:
         """The kernel group with zero borders enforced,
-        ``(n * C_out, C_in // groups, k, k)`` in channels-last memory (like
+        ``(n * C_out, C_in // groups, kh, kw)`` in channels-last memory (like
         :attr:`weight`: flatten it with ``reshape``); kernel ``n`` is rows
         ``n * C_out:(n + 1) * C_out``."""
-        if len(self.kernel_sizes) == 1:  # no padded border to enforce
+        if self.kernel_sizes is None:  # no padded border to enforce
             return self.weight
         return self._per_kernel(self.weight).mul(
             self.kernel_support).view_as(self.weight)
@@ -129,28 +150,34 @@ class PAFU(Conv2dGeometry):
         weight.mul_(self.kernel_support)
 
     def selection_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Selector logits ``(B, num_kernels, H_out, W_out)``."""
-        return self.selector(x, self.kernel_size, self.stride, self.padding,
+        """Selector logits ``(B, num_kernels, H_out, W_out)`` of a
+        ``(B, in_channels, H, W)`` input."""
+        x, padding = self.pad_input(x)
+        return self.selector(x, self.kernel_size, self.stride, padding,
                              self.dilation)
 
     def forward(self, x: torch.Tensor, return_selection: bool = False):
         """
         Args:
-            x (Tensor): ``(B, in_channels, H, W)``.
+            x (Tensor): ``(B, in_channels, H, W)``, or unbatched
+                ``(in_channels, H, W)``.
             return_selection (bool): Also return the selected kernel index
                 per output pixel, from this same forward. Default: False.
 
         Returns:
             Tensor | tuple[Tensor, Tensor]: ``(B, out_channels, H_out,
             W_out)`` with ``nn.Conv2d``'s output size, and with
-            ``return_selection`` the ``(B, H_out, W_out)`` int64 index map.
+            ``return_selection`` the ``(B, H_out, W_out)`` int64 index map
+            (without ``B`` for an unbatched input).
         """
+        x, unbatched = self.batched_input(x)
         weight, bias, x = self._cast_for_compute(x)
+        x, padding = self.pad_input(x)
         # One zero-padded channels-last copy for the selector's convs and the
         # gathered windows (selected_conv.py, which saves it for backward, as
         # does the selector's first conv): each copy of the input costs ~0.1
         # of a 64-channel 3x3 conv. Both then see an unpadded input.
-        padded = to_channels_last(x, self.padding)
+        padded = to_channels_last(x, padding)
         logits = self.selector(padded, self.kernel_size, self.stride, (0, 0),
                                self.dilation)
         conv_args = (self.stride, (0, 0), self.dilation, self.groups)
@@ -165,6 +192,8 @@ class PAFU(Conv2dGeometry):
             out = indexed_conv2d(padded, weight, bias, index,
                                  self.num_kernels, *conv_args)
         out = out.contiguous(memory_format=memory_format_of(x))
+        if unbatched:
+            out, index = out[0], None if index is None else index[0]
         return (out, index) if return_selection else out
 
     def _cast_for_compute(self, x: torch.Tensor):
@@ -194,7 +223,9 @@ class PAFU(Conv2dGeometry):
         return (gram - eye).pow(2).sum()
 
     def extra_repr(self) -> str:
-        return (f'{super().extra_repr()}, kernel_sizes={self.kernel_sizes}, '
+        mixed = ('' if self.kernel_sizes is None else
+                 f', kernel_sizes={self.kernel_sizes}')
+        return (f'{super().extra_repr()}{mixed}, '
                 f'num_kernels={self.num_kernels}, tau={self.tau}')
 
 

@@ -21,7 +21,8 @@ class PixelPredictor(nn.Module):
     The input is zero-padded (or cropped, for a negative amount) once so that
     both convs run unpadded and output pixel ``(i, j)`` sees the input
     neighbourhood centred on ``(i * stride - padding + dilation * (k // 2))``,
-    the centre of the host convolution's ``k x k`` window at that pixel. The
+    the centre tap of the host convolution's ``k`` window at that pixel
+    (per dimension; right of the middle for even ``k``). The
     host's stride goes to the predict conv (the neighbourhood is then
     ``reduce + predict - 1`` pixels wide) or, with ``strided_reduce``, to the
     reduce conv, as in the ACDA authors' public generator (``stride *
@@ -105,18 +106,22 @@ class PixelPredictor(nn.Module):
         reduce_conv = self.reduce[0]
         reduce_radius = reduce_conv.kernel_size[0] // 2
         predict_radius = self.predict.kernel_size[0] // 2
-        # Input pixels from the first window's centre to the first input
-        # pixel the predictor reads.
-        pads = [
-            p - d * (k // 2) + reduce_radius +
-            (s if self.strided_reduce else 1) * predict_radius
-            for k, p, d, s in zip(kernel_size, padding, dilation, stride)
+        # Padding (negative: crop) before and after the input so that the
+        # predictor's first output is centred on the first window's centre
+        # tap, and it has the host's output size (an even kernel's centre
+        # tap has one more tap before it than after).
+        margin = [
+            reduce_radius + (s if self.strided_reduce else 1) * predict_radius
+            for s in stride
         ]
+        geometry = list(zip(kernel_size, padding, dilation, margin))
+        before = [p - d * (k // 2) + m for k, p, d, m in geometry]
+        after = [p - d * ((k - 1) // 2) + m for k, p, d, m in geometry]
         # Channels-last: oneDNN's faster layout for these convs (1.6x at
         # 64 channels), and the layout the PAFU/ACDA computations use.
         x = to_channels_last(x)
-        if any(pads):
-            x = F.pad(x, [pads[1], pads[1], pads[0], pads[0]])
+        if any(before) or any(after):
+            x = F.pad(x, [before[1], after[1], before[0], after[0]])
         reduce_stride, predict_stride = ((stride, 1) if self.strided_reduce
                                          else (1, stride))
         hidden = F.conv2d(x, reduce_conv.weight, reduce_conv.bias,

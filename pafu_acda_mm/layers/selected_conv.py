@@ -58,7 +58,7 @@ class _Windows:
     Row ``base[p] + taps[t]`` of the padded channels-last input, flattened to
     ``(B * H_pad * W_pad, C_in)``, is tap ``t`` of output pixel ``p``'s window
     (``sorted_base`` holds ``base`` in sorted pixel order).
-    Gathered windows are rows ``(P, k * k * C_in)``, group-major, then
+    Gathered windows are rows ``(P, kh * kw * C_in)``, group-major, then
     tap-major, channel-minor: the input of a grouped 1x1 convolution whose
     weight is :func:`_kernel_matrix`; ``chunk_ratio`` bounds a chunk's
     windows, in elements, by that multiple of the padded input's, or by
@@ -68,7 +68,7 @@ class _Windows:
     def __init__(self,
                  x: torch.Tensor,
                  index: torch.Tensor,
-                 kernel_size: int,
+                 kernel_size: Tuple[int, int],
                  stride,
                  padding,
                  dilation,
@@ -122,18 +122,18 @@ class _Windows:
 
     def row_index(self, span: slice) -> torch.Tensor:
         """Input rows of the windows of the pixels ``order[span]``,
-        ``(P * k * k,)``."""
+        ``(P * kh * kw,)``."""
         return (self.sorted_base[span].view(-1, 1) + self.taps).flatten()
 
     def window_buffer(self, pixels: int) -> torch.Tensor:
-        """The workspace as ``(_padded_count(pixels), k * k * C_in)``, for at
+        """The workspace as ``(_padded_count(pixels), kh * kw * C_in)``, for at
         most one chunk; the next :meth:`gather` or :meth:`window_buffer`
         reuses it."""
         count = _padded_count(pixels)
         return self.workspace[:count * self.window].view(count, self.window)
 
     def gather(self, rows: torch.Tensor) -> torch.Tensor:
-        """Windows ``(_padded_count(P), k * k * C_in)`` of the ``P`` pixels
+        """Windows ``(_padded_count(P), kh * kw * C_in)`` of the ``P`` pixels
         whose :meth:`row_index` is ``rows``, then zero rows (in the
         workspace when ``groups == 1``)."""
         pixels = rows.numel() // self.taps.numel()
@@ -176,8 +176,10 @@ class _Windows:
 
 
 def _window_geometry(
-        x: torch.Tensor, out_size: Tuple[int, int], kernel_size: int, stride,
-        padding, dilation) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x: torch.Tensor, out_size: Tuple[int, int], kernel_size: Tuple[int,
+                                                                  int],
+        stride, padding,
+        dilation) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Where the windows of the output pixels lie in the padded input.
 
     Returns:
@@ -185,7 +187,7 @@ def _window_geometry(
         ``(B, H_pad, W_pad, C_in)`` (no copy for an unpadded channels-last
         input); int64 ``(B * H_out * W_out,)``, the first row of each output
         pixel's window in it flattened to ``(B * H_pad * W_pad, C_in)``;
-        int64 ``(k * k,)``, each tap's row offset from the first.
+        int64 ``(kh * kw,)``, each tap's row offset from the first.
     """
     padded = to_channels_last(x, padding).permute(0, 2, 3, 1)
     pad_h, pad_w = padded.shape[1:3]
@@ -196,9 +198,10 @@ def _window_geometry(
         pad_w + torch.arange(out_h, device=device).view(1, -1, 1) *
         stride[0] * pad_w +
         torch.arange(out_w, device=device).view(1, 1, -1) * stride[1])
-    taps = torch.arange(kernel_size, device=device)
-    taps = (taps.view(-1, 1) * dilation[0] * pad_w +
-            taps.view(1, -1) * dilation[1]).flatten()
+    taps = (torch.arange(kernel_size[0], device=device).view(-1, 1) *
+            dilation[0] * pad_w +
+            torch.arange(kernel_size[1], device=device).view(1, -1) *
+            dilation[1]).flatten()
     return padded, base.flatten(), taps
 
 
@@ -218,8 +221,8 @@ def _padded_rows(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 def _kernel_matrix(weight: torch.Tensor, kernel: int,
                    out_channels: int) -> torch.Tensor:
-    """Kernel ``kernel`` of ``(n * C_out, C_in / g, k, k)`` as the weight
-    ``(C_out, k * k * C_in / g, 1, 1)`` of a grouped 1x1 convolution over
+    """Kernel ``kernel`` of ``(n * C_out, C_in / g, kh, kw)`` as the weight
+    ``(C_out, kh * kw * C_in / g, 1, 1)`` of a grouped 1x1 convolution over
     the tap-major, channel-minor windows: a view of a channels-last
     ``weight`` (how PAFU stores its kernels), a copy otherwise."""
     rows = weight[kernel * out_channels:(kernel + 1) * out_channels]
@@ -228,7 +231,7 @@ def _kernel_matrix(weight: torch.Tensor, kernel: int,
 
 def _add_kernel_grad(grad_weight: torch.Tensor, kernel: int,
                      grad_matrix: torch.Tensor) -> None:
-    """Add a ``(C_out, k * k * C_in / g, 1, 1)`` gradient into kernel
+    """Add a ``(C_out, kh * kw * C_in / g, 1, 1)`` gradient into kernel
     ``kernel``'s rows of ``grad_weight`` (inverse of :func:`_kernel_matrix`)."""
     out_channels = grad_matrix.shape[0]
     rows = grad_weight[kernel * out_channels:(kernel + 1) * out_channels]
@@ -254,7 +257,7 @@ class _SelectedConv2d(torch.autograd.Function):
         stride, padding, dilation, groups = ctx.conv_args
         need_x, need_weight, need_bias, need_selection = (
             ctx.needs_input_grad[:4])
-        windows = _Windows(x, index, weight.shape[-1], stride, padding,
+        windows = _Windows(x, index, weight.shape[-2:], stride, padding,
                            dilation, groups, _BACKWARD_WINDOW_CHUNK_RATIO)
         # (B * H_out * W_out, C_out), pixel-major like the windows.
         grad_rows = grad_out.permute(0, 2, 3, 1).reshape(-1, grad_out.shape[1])
@@ -373,7 +376,7 @@ def selected_conv2d(x: torch.Tensor,
 
     Args:
         x (Tensor): Input ``(B, C_in, H, W)``.
-        weight (Tensor): Kernel group ``(n * C_out, C_in / groups, k, k)``,
+        weight (Tensor): Kernel group ``(n * C_out, C_in / groups, kh, kw)``,
             kernel ``i`` in rows ``i * C_out:(i + 1) * C_out``.
         bias (Tensor, optional): ``(n * C_out,)``, laid out like ``weight``.
         selection (Tensor): One-hot ``(B, n, H_out, W_out)`` in ``x``'s
@@ -411,8 +414,8 @@ def indexed_conv2d(x: torch.Tensor,
         Tensor: ``(B, C_out, H_out, W_out)`` in ``x``'s memory format.
     """
     out_channels = weight.shape[0] // num_kernels
-    kernel_size = weight.shape[-1]
-    if fused_window_products(x, kernel_size**2 * x.shape[1], groups):
+    kernel_size = weight.shape[-2:]
+    if fused_window_products(x, kernel_size.numel() * x.shape[1], groups):
         padded, base, taps = _window_geometry(x, index.shape[-2:],
                                               kernel_size, stride, padding,
                                               dilation)
@@ -431,7 +434,7 @@ def _sorted_products(x, weight, bias, index, num_kernels, stride, padding,
                      dilation, groups) -> torch.Tensor:
     """:func:`indexed_conv2d`'s outputs as rows ``(B * H_out * W_out,
     C_out)``: per chunk of sorted windows, one product."""
-    windows = _Windows(x, index, weight.shape[-1], stride, padding, dilation,
+    windows = _Windows(x, index, weight.shape[-2:], stride, padding, dilation,
                        groups, _WINDOW_CHUNK_RATIO, _MIN_FORWARD_CHUNK_ROWS)
     out_channels = weight.shape[0] // num_kernels
     biases = [None] * num_kernels if bias is None else bias.view(

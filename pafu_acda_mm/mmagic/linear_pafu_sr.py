@@ -1,5 +1,5 @@
 """Linear PAFU super-resolution (PAFU paper, section 4.2)."""
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -26,8 +26,9 @@ class LinearPAFUSRNet(BaseModule):
     Args:
         in_channels (int): Image channels. Default: 3.
         upscale_factor (int): The scale ``s``. Default: 4.
-        kernel_size (int | Sequence[int]): PAFU support, ``5`` or the mixed
-            group ``(5, 7)`` ("5x5&7x7"). Default: 5.
+        kernel_sizes (Sequence[int]): The PAFU's square kernel sizes,
+            ``(5, )`` or the mixed group ``(5, 7)`` ("5x5&7x7").
+            Default: ``(5, )``.
         pafu_cfg (dict, optional): The PAFU's ``conv_cfg``.
             Default: ``dict(type='PAFU', num_kernels=16)``.
         self_ensemble (bool): Average over the 8 flips/transposes in eval
@@ -38,7 +39,7 @@ class LinearPAFUSRNet(BaseModule):
     def __init__(self,
                  in_channels: int = 3,
                  upscale_factor: int = 4,
-                 kernel_size: Union[int, Sequence[int]] = 5,
+                 kernel_sizes: Sequence[int] = (5, ),
                  pafu_cfg: Optional[dict] = None,
                  self_ensemble: bool = False,
                  init_cfg: Optional[dict] = None):
@@ -47,18 +48,24 @@ class LinearPAFUSRNet(BaseModule):
         if not isinstance(self_ensemble, bool):
             raise ValueError(
                 f'self_ensemble must be a bool, got {self_ensemble!r}')
+        if not kernel_sizes or any(
+                not isinstance(k, int) or k < 1 or k % 2 == 0
+                for k in kernel_sizes):
+            raise ValueError('kernel_sizes must be odd positive ints, got '
+                             f'{kernel_sizes!r}')
         self.upscale_factor = upscale_factor
         self.self_ensemble = self_ensemble
-        largest = (kernel_size
-                   if isinstance(kernel_size, int) else max(kernel_size))
-        # linear: no bias; 'same' padding of the largest support
+        pafu_cfg = dict(type='PAFU', num_kernels=16) if pafu_cfg is None else (
+            pafu_cfg)
+        if len(kernel_sizes) > 1:
+            pafu_cfg = dict(pafu_cfg, kernel_sizes=kernel_sizes)
+        # linear: no bias
         self.pafu = build_conv_layer(
-            dict(type='PAFU', num_kernels=16)
-            if pafu_cfg is None else pafu_cfg,
+            pafu_cfg,
             in_channels,
             in_channels * upscale_factor**2,
-            kernel_size,
-            padding=largest // 2,
+            max(kernel_sizes),
+            padding='same',
             bias=False)
         self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
         self.ensemble = SpatialTemporalEnsemble(is_temporal_ensemble=False)

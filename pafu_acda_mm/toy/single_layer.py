@@ -1,6 +1,4 @@
 """A network that is one (adaptive) convolution, for the toy tasks."""
-from typing import Sequence, Union
-
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer
@@ -16,26 +14,20 @@ class SingleLayer(nn.Module):
 
     Args:
         conv_cfg (dict, optional): The layer's config.
-        kernel_size (int | Sequence[int]): Passed to the layer; the padding
-            keeps the image size for the largest size.
+        kernel_size (int | tuple[int, int]): Passed to the layer, with
+            ``padding='same'``.
         in_channels (int): Input channels. Default: 3.
         out_channels (int): Output channels. Default: 3.
     """
 
     def __init__(self,
                  conv_cfg,
-                 kernel_size: Union[int, Sequence[int]],
+                 kernel_size,
                  in_channels: int = 3,
                  out_channels: int = 3):
         super().__init__()
-        largest = (
-            kernel_size if isinstance(kernel_size, int) else max(kernel_size))
         self.conv = build_conv_layer(
-            conv_cfg,
-            in_channels,
-            out_channels,
-            kernel_size,
-            padding=largest // 2)
+            conv_cfg, in_channels, out_channels, kernel_size, padding='same')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """

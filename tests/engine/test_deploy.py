@@ -21,9 +21,14 @@ def _force_kernel(pafu: PAFU, kernel: int) -> None:
 
 @pytest.mark.parametrize('kwargs, crop', [
     (dict(kernel_size=3, padding=1), False),
-    (dict(kernel_size=(3, 5), padding=2, stride=2, groups=2), True),
-    (dict(kernel_size=(3, 7), padding=1, dilation=2, bias=False), False),
-], ids=['single-size', 'mixed-cropped', 'mixed-kept-border'])
+    (dict(kernel_size=5, kernel_sizes=(3, 5), padding=2, stride=2,
+          groups=2), True),
+    (dict(kernel_size=7, kernel_sizes=(3, 7), padding=1, dilation=2,
+          bias=False), False),
+    (dict(kernel_size=(2, 3), padding='same', padding_mode='reflect'),
+     False),
+], ids=['single-size', 'mixed-cropped', 'mixed-kept-border',
+        'rectangular-same-reflect'])
 def test_pafu_to_conv2d_equals_the_unit_where_it_picks_that_kernel(
         kwargs, crop):
     pafu = PAFU(4, 6, num_kernels=4, **kwargs).eval()
@@ -32,9 +37,9 @@ def test_pafu_to_conv2d_equals_the_unit_where_it_picks_that_kernel(
         _force_kernel(pafu, kernel)
         conv = pafu_to_conv2d(pafu, kernel)
         assert type(conv) is nn.Conv2d
-        small = kernel < 2 and pafu.kernel_sizes[0] < pafu.kernel_size[0]
-        assert conv.kernel_size[0] == (pafu.kernel_sizes[0] if small and crop
-                                       else pafu.kernel_size[0])
+        small = kernel < 2 and pafu.kernel_sizes is not None
+        assert conv.kernel_size == ((pafu.kernel_sizes[0], ) * 2
+                                    if small and crop else pafu.kernel_size)
         with torch.no_grad():
             assert torch.allclose(conv(x), pafu(x), atol=1e-5)
     with pytest.raises(ValueError, match='kernel must be in'):
@@ -87,8 +92,9 @@ def test_count_pafu_selections_runs_a_model_on_data_batches():
 def test_deployed_model_config_builds_the_converted_architecture():
     model_cfg = dict(type='PAFUDenseRegressor',
                      network=dict(type='SingleLayer',
-                                  conv_cfg=dict(type='PAFU', num_kernels=2),
-                                  kernel_size=(3, 5)))
+                                  conv_cfg=dict(type='PAFU', num_kernels=2,
+                                                kernel_sizes=(3, 5)),
+                                  kernel_size=5))
     name, _ = _the_pafu(MODELS.build(model_cfg))
     model = MODELS.build(
         dict(type='PAFUDeployedModel', model=model_cfg,

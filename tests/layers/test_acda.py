@@ -62,6 +62,10 @@ FORMULATIONS = pytest.mark.parametrize('formulation', ['depthwise', 'taps'])
     (dict(kernel_size=3, padding=2, bias=False, scales=(3, )), (6, 7)),
     (dict(kernel_size=7, padding=(1, 4), scales=(3, 7), num_atoms=4),
      (12, 9)),
+    # 1x1: a per-pixel mixture of num_atoms 1x1 convs.
+    (dict(kernel_size=1), (5, 6)),
+    (dict(kernel_size=(1, 1), stride=2, groups=2, num_atoms=3), (7, 6)),
+    (dict(kernel_size=3, padding='same', dilation=2), (6, 5)),
 ])
 def test_acda_equals_naive_per_pixel_filter(kwargs, size, formulation):
     layer = ACDA(4, 6, **kwargs).double()
@@ -153,24 +157,53 @@ def test_bases_are_fixed_buffers_not_in_state_dict():
 def test_default_scales_follow_kernel_size():
     assert ACDA(4, 4, 5).scales == (3, 5)
     assert ACDA(4, 4, 3).scales == (3, )
+    one = ACDA(4, 4, 1)
+    assert one.scales == (1, ) and one.fb_bases[0].tolist() == [[[1.0]]]
+    assert one.atom_generator.predict.out_channels == 6
     generator_out = ACDA(4, 4, 7).atom_generator.predict.out_channels
     assert generator_out == 6 * 18
 
 
 @pytest.mark.parametrize('kwargs,match', [
     (dict(kernel_size=4), 'kernel_size'),
+    (dict(kernel_size=(1, 3)), 'kernel_size 1 or an odd square size'),
+    (dict(kernel_size=(3, 5)), 'disc'),
+    (dict(kernel_size=1, scales=(3, )), 'scales'),
     (dict(kernel_size=7, scales=(3, 9)), 'scales'),
     (dict(kernel_size=7, scales=(3, 4, 7)), 'scales'),
     (dict(kernel_size=7, scales=(3, 5)), 'scales'),
     (dict(kernel_size=7, num_atoms=0), 'num_atoms'),
     (dict(kernel_size=7, num_bases=40), 'num_bases'),
     (dict(kernel_size=7, groups=3), 'groups'),
-    (dict(kernel_size=7, padding='same'), 'padding'),
+    (dict(kernel_size=7, padding='same', stride=2), 'padding'),
+    (dict(kernel_size=7, padding_mode='mirror'), 'padding_mode'),
     (dict(kernel_size=7, stride=0), 'stride'),
 ])
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ACDA(4, 4, **kwargs)
+
+
+@pytest.mark.parametrize('padding_mode', ['reflect', 'replicate',
+                                          'circular'])
+def test_padding_mode_pads_the_input_as_conv2d(padding_mode):
+    """As ``nn.Conv2d``: the input padded in that mode, then an unpadded
+    conv; ``'same'`` is the padding that keeps the size."""
+    layer = ACDA(4, 6, 5, padding='same', padding_mode=padding_mode).double()
+    unpadded = ACDA(4, 6, 5).double()
+    unpadded.load_state_dict(layer.state_dict())
+    x = torch.randn(2, 4, 9, 8, dtype=torch.float64)
+    expected = unpadded(F.pad(x, [2, 2, 2, 2], mode=padding_mode))
+    assert torch.equal(layer(x), expected)
+
+
+def test_unbatched_input_and_wrong_channels_as_conv2d():
+    layer = ACDA(4, 6, 3, padding=1).eval()
+    x = torch.randn(4, 7, 5)
+    assert torch.allclose(layer(x), layer(x[None])[0], atol=1e-6)
+    with pytest.raises(RuntimeError, match='in_channels=4 got an input '
+                       'with 3 channels'):
+        layer(torch.randn(1, 3, 7, 5))
 
 
 def test_autocast_bf16_on_cpu_is_finite_and_trains():

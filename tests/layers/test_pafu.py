@@ -68,7 +68,10 @@ def products(request, monkeypatch):
 @pytest.mark.parametrize('kwargs', [
     dict(kernel_size=3, padding=1),
     # Dilations differing between height and width: taps' row offsets.
-    dict(kernel_size=(3, 5), padding=2, stride=2, dilation=(1, 2)),
+    dict(kernel_size=5, kernel_sizes=(3, 5), padding=2, stride=2,
+         dilation=(1, 2)),
+    # Rectangular, of even height.
+    dict(kernel_size=(2, 3), padding=(1, 2), stride=(1, 2), dilation=2),
     dict(kernel_size=5, padding=1, dilation=2, groups=2, bias=False),
     dict(kernel_size=3, stride=(1, 2), dilation=(2, 1), groups=4),
 ])
@@ -106,20 +109,60 @@ def test_selected_conv_equals_per_kernel_definition_with_gradients(
 @pytest.mark.parametrize('kwargs', [
     dict(kernel_size=3),
     dict(kernel_size=3, padding=1, stride=2),
-    dict(kernel_size=(5, 7), padding=3, stride=2, dilation=2),
-    dict(kernel_size=5, padding=(2, 0), stride=(2, 3)),
+    dict(kernel_size=(1, 3), padding=(0, 1)),
+    dict(kernel_size=(3, 1), padding='same', dilation=(2, 1)),
+    dict(kernel_size=4, padding='same'),
+    dict(kernel_size=(2, 5), padding='same', dilation=(3, 1),
+         padding_mode='circular'),
+    dict(kernel_size=2, stride=2, padding='valid'),
+    dict(kernel_size=5, padding=(2, 0), stride=(2, 3),
+         padding_mode='reflect'),
+    dict(kernel_size=3, padding=2, dilation=2, padding_mode='replicate',
+         groups=3, bias=False),
 ])
-def test_output_shape_matches_conv2d(kwargs, size):
-    x = torch.randn(1, 3, *size)
-    conv_kwargs = dict(kwargs, kernel_size=max(
-        [kwargs['kernel_size']] if isinstance(kwargs['kernel_size'], int)
-        else kwargs['kernel_size']))
-    expected = nn.Conv2d(3, 5, **conv_kwargs)(x).shape
-    out, selection = PAFU(3, 5, num_kernels=4, **kwargs)(
-        x, return_selection=True)
-    assert out.shape == expected
-    assert selection.shape == (1, *expected[-2:])
+@pytest.mark.parametrize('batched', [True, False])
+def test_one_kernel_pafu_equals_conv2d_of_the_same_arguments(
+        kwargs, size, batched):
+    """``kernel_size``, ``padding`` (``'same'``, ``'valid'``),
+    ``padding_mode``, stride, dilation, groups and unbatched inputs mean what
+    they mean for ``nn.Conv2d``: with one kernel, PAFU is that conv."""
+    conv = nn.Conv2d(3, 6, **kwargs).double()
+    layer = PAFU(3, 6, num_kernels=1, **kwargs).double()
+    with torch.no_grad():
+        layer.weight.copy_(conv.weight)
+        if conv.bias is not None:
+            layer.bias.copy_(conv.bias)
+    x = torch.randn(2, 3, *size, dtype=torch.float64)
+    x = x if batched else x[0]
+    out, selection = layer(x, return_selection=True)
+    expected = conv(x)
+    assert out.shape == expected.shape
+    assert torch.allclose(out, expected, atol=1e-12, rtol=0)
+    assert selection.shape == expected.shape[:-3] + expected.shape[-2:]
     assert selection.dtype == torch.int64
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(kernel_size=7, kernel_sizes=(5, 7), padding=3, stride=2,
+         dilation=2),
+    dict(kernel_size=(2, 4), padding='same', num_kernels=3),
+])
+def test_output_shape_matches_conv2d(kwargs):
+    x = torch.randn(1, 3, 10, 7)
+    conv_kwargs = {k: v for k, v in kwargs.items()
+                   if k not in ('kernel_sizes', 'num_kernels')}
+    expected = nn.Conv2d(3, 5, **conv_kwargs)(x).shape
+    out = PAFU(3, 5, **dict(dict(num_kernels=4), **kwargs))(x)
+    assert out.shape == expected
+
+
+def test_wrong_input_names_the_layers_in_channels():
+    layer = PAFU(8, 4, 3)
+    with pytest.raises(RuntimeError, match='in_channels=8 got an input with '
+                       '16 channels'):
+        layer(torch.randn(1, 16, 5, 5))
+    with pytest.raises(RuntimeError, match='4-D .* or unbatched 3-D'):
+        layer(torch.randn(8, 5))
 
 
 def test_every_parameter_gets_a_gradient_selector_included():
@@ -145,7 +188,7 @@ def test_unselected_kernels_stay_in_the_graph():
 
 
 def test_mixed_kernel_sizes_keep_zero_borders():
-    layer = PAFU(2, 3, (3, 5), num_kernels=4)
+    layer = PAFU(2, 3, 5, num_kernels=4, kernel_sizes=(5, 3))
     kernels = layer.kernels.view(4, 3, 2, 5, 5)
     border = torch.ones(5, 5, dtype=torch.bool)
     border[1:4, 1:4] = False
@@ -177,7 +220,8 @@ def test_no_grad_forward_equals_the_autograd_forward(training, input_format):
     """Without grad, PAFU skips the one-hot selection and its softmax; the
     output and the selection (noise included) must not change, and both
     keep the input's memory format."""
-    layer = PAFU(3, 5, (3, 5), padding=2, num_kernels=4).train(training)
+    layer = PAFU(3, 5, 5, padding=2, num_kernels=4,
+                 kernel_sizes=(3, 5)).train(training)
     x = torch.randn(2, 3, 11, 9).contiguous(memory_format=input_format)
     torch.manual_seed(3)
     out, index = layer(x, return_selection=True)
@@ -229,7 +273,7 @@ def test_decorrelation_loss_identical_kernels_maximal_orthonormal_zero():
 def test_decorrelation_loss_of_a_model_is_the_mean_over_units():
     model = nn.Sequential(
         PAFU(2, 2, 3, num_kernels=4), nn.ReLU(),
-        nn.Sequential(PAFU(2, 2, (3, 5), num_kernels=2)))
+        nn.Sequential(PAFU(2, 2, 5, num_kernels=2, kernel_sizes=(3, 5))))
     expected = (model[0].decorrelation_loss() +
                 model[2][0].decorrelation_loss()) / 2
     loss = pafu_decorrelation_loss(model)
@@ -242,21 +286,28 @@ def test_decorrelation_loss_of_a_model_is_the_mean_over_units():
 
 @pytest.mark.parametrize('in_channels,out_channels', [(3, 1), (1, 4), (1, 1)])
 def test_single_channel_units_build_and_run(in_channels, out_channels):
-    layer = PAFU(in_channels, out_channels, (3, 5), padding=2,
-                 num_kernels=2)
+    layer = PAFU(in_channels, out_channels, 5, padding=2, num_kernels=2,
+                 kernel_sizes=(3, 5))
     assert layer(torch.randn(1, in_channels, 6, 6)).shape == (1,
                                                               out_channels,
                                                               6, 6)
 
 
 @pytest.mark.parametrize('kwargs,match', [
-    (dict(kernel_size=4), 'kernel_size'),
-    (dict(kernel_size=(3, 6)), 'kernel_size'),
+    (dict(kernel_size=0), 'kernel_size'),
+    (dict(kernel_size=(3, 5, 7)), 'kernel_size'),
+    (dict(kernel_size=5, kernel_sizes=(3, 4)), 'kernel_sizes'),
+    (dict(kernel_size=5, kernel_sizes=(3, 7)), 'kernel_sizes'),
+    (dict(kernel_size=(5, 3), kernel_sizes=(3, 5)), 'kernel_sizes'),
     (dict(kernel_size=3, num_kernels=0), 'num_kernels'),
-    (dict(kernel_size=(3, 5), num_kernels=3), 'num_kernels'),
+    (dict(kernel_size=5, kernel_sizes=(3, 5), num_kernels=3), 'num_kernels'),
     (dict(kernel_size=3, tau=0), 'tau'),
     (dict(kernel_size=3, groups=3), 'groups'),
     (dict(kernel_size=3, padding=-1), 'padding'),
+    (dict(kernel_size=3, padding='full'), "'same', 'valid'"),
+    (dict(kernel_size=3, padding='same', stride=2), 'strided'),
+    (dict(kernel_size=3, padding_mode='mirror'), "padding_mode must be one "
+     r"of \('zeros', 'reflect', 'replicate', 'circular'\)"),
     (dict(kernel_size=3, selector_cfg=dict(kernel_size=2)), 'kernel_size'),
 ])
 def test_bad_arguments_name_the_argument(kwargs, match):

@@ -40,7 +40,7 @@ def nearest_upsampling_(net: LinearPAFUSRNet) -> LinearPAFUSRNet:
 @pytest.mark.parametrize('build', [
     lambda s: PAFUSRCNNNet(upscale_factor=s),
     lambda s: LinearPAFUSRNet(upscale_factor=s),
-    lambda s: LinearPAFUSRNet(upscale_factor=s, kernel_size=(5, 7)),
+    lambda s: LinearPAFUSRNet(upscale_factor=s, kernel_sizes=(5, 7)),
     lambda s: LinearPAFUSRNet(upscale_factor=s, self_ensemble=True).eval(),
 ], ids=['pafu-srcnn', 'linear-5x5', 'linear-5x5&7x7', 'linear-5x5+'])
 def test_output_is_scale_times_an_odd_input(build, scale):
@@ -68,11 +68,11 @@ def test_pafu_srcnn_output_conv_is_configurable():
     assert (net.conv3.num_kernels, net.conv3.tau) == (4, 0.5)
 
 
-@pytest.mark.parametrize('kernel_size, padding, sizes', [(5, 2, (5, )),
-                                                         ((5, 7), 3, (5, 7))])
-def test_linear_net_is_one_bias_free_pafu_to_3s2_maps(kernel_size, padding,
+@pytest.mark.parametrize('kernel_sizes, padding, sizes', [((5, ), 2, None),
+                                                          ((5, 7), 3, (5, 7))])
+def test_linear_net_is_one_bias_free_pafu_to_3s2_maps(kernel_sizes, padding,
                                                       sizes):
-    net = LinearPAFUSRNet(upscale_factor=3, kernel_size=kernel_size)
+    net = LinearPAFUSRNet(upscale_factor=3, kernel_sizes=kernel_sizes)
     assert isinstance(net.pafu, PAFU) and net.pafu.bias is None
     assert (net.pafu.in_channels, net.pafu.out_channels, net.pafu.padding,
             net.pafu.kernel_sizes, net.pafu.num_kernels) == (3, 27, (padding,
@@ -127,7 +127,7 @@ def test_self_ensemble_is_for_eval_only():
 @pytest.mark.parametrize('kwargs, message', [
     (dict(upscale_factor=1.5), 'upscale_factor must be an int >= 1'),
     (dict(self_ensemble='yes'), 'self_ensemble must be a bool'),
-    (dict(kernel_size=4), 'kernel_size must be an odd positive int'),
+    (dict(kernel_sizes=(4, )), 'kernel_sizes must be odd positive ints'),
 ])
 def test_bad_linear_net_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

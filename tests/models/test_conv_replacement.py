@@ -39,7 +39,20 @@ def test_kernel_size_of_other_parity_is_refused(kernel_size):
         build_conv_like(nn.Conv2d(3, 3, 3), dict(type='ACDA'), kernel_size)
 
 
-def test_string_padding_is_refused():
-    with pytest.raises(ValueError, match='integer padding'):
-        build_conv_like(nn.Conv2d(3, 3, 3, padding='same'),
-                        dict(type='PAFU'))
+@pytest.mark.parametrize('padding', ['same', 'valid'])
+def test_string_padding_and_padding_mode_are_kept(padding):
+    conv = nn.Conv2d(3, 4, 3, padding=padding, padding_mode='reflect')
+    new = build_conv_like(conv, dict(type='ACDA'), 5)
+    assert new.padding_mode == 'reflect'
+    x = torch.randn(1, 3, 9, 8)
+    assert new(x).shape == conv(x).shape
+
+
+def test_rectangular_kernel_is_kept_and_cannot_change_size():
+    conv = nn.Conv2d(3, 4, (1, 3), padding=(0, 1))
+    new = build_conv_like(conv, dict(type='PAFU', num_kernels=2))
+    assert new.kernel_size == (1, 3)
+    x = torch.randn(1, 3, 6, 7)
+    assert new(x).shape == conv(x).shape
+    with pytest.raises(ValueError, match='square kernel'):
+        build_conv_like(conv, dict(type='PAFU'), 3)
