@@ -1,16 +1,23 @@
-# Both targets set up the environment first (tools/setup_env.sh: ~20-30 min
-# the first time on a machine, seconds afterwards).
+# Both targets set up the environments first (tools/setup_env.sh: minutes the
+# first time on a machine, seconds afterwards).
 PYTHON := .venv/bin/python
+PYTHON_OLDEST := .venv-torch2.1/bin/python
 
-.PHONY: env demo test
+.PHONY: env env-oldest demo test
 
 env:
 	bash tools/setup_env.sh
+
+env-oldest:
+	bash tools/setup_env.sh torch2.1
 
 # The main job: the papers' synthetic experiments (SAD, pattern detection),
 # every method trained through mmengine's Runner; prints the results table.
 demo: env
 	$(PYTHON) tools/toy/run_comparison.py
 
-test: env
+# The full suite on torch 2.13, then on torch 2.1 every test but the
+# end-to-end runs, of which one train + test per codebase.
+test: env env-oldest
 	$(PYTHON) -m pytest tests
+	$(PYTHON_OLDEST) -m pytest tests -m "not e2e or oldest_torch"

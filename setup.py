@@ -36,7 +36,8 @@ setup(
     # The fused PAFU forward compiles this source at first use.
     package_data={'pafu_acda_mm': ['csrc/*.cpp']},
     install_requires=[
-        'torch>=2.1',
+        # Both ends tested (README, "Supported versions").
+        'torch>=2.1,<2.14',
         'mmengine>=0.10.7,<0.11',
         'mmcv>=2.1.0,<2.2.0',
         'numpy<2',

@@ -4,6 +4,8 @@ Every helper has the newest torch's meaning and calls it there unchanged; on
 older releases it maps to what they offer. The rest of the package calls these
 helpers instead of testing for torch features itself.
 """
+import _compat_pickle
+import codecs
 import pickle
 import re
 import types
@@ -52,8 +54,10 @@ else:
     is_compiling = torch._dynamo.is_compiling
 
 # Globals allowed in weights-only loads beyond torch's own, on releases before
-# 2.6 (add_safe_globals is 2.4+, its ``(object, name)`` form 2.6+).
-_extra_safe_globals: Dict[str, object] = {}
+# 2.6 (add_safe_globals is 2.4+, its ``(object, name)`` form 2.6+). Protocol 2
+# pickles (torch.save's) store bytes, e.g. numpy arrays' data, through
+# _codecs.encode, which torch >= 2.6 allows by default.
+_extra_safe_globals: Dict[str, object] = {'_codecs.encode': codecs.encode}
 
 
 def add_safe_globals(safe_globals: Iterable[SafeGlobal]) -> None:
@@ -83,6 +87,12 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         from torch._weights_only_unpickler import _get_allowed_globals
+
+        # Protocol 2 names Python 2's modules (__builtin__.getattr), as
+        # pickle's own find_class maps them.
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name),
+                                                       (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         full_name = f'{module}.{name}'
         allowed = _get_allowed_globals()
         if full_name in allowed:

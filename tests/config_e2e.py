@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-import torch
+import pytest
 
-from pafu_acda_mm.engine import allow_mmengine_checkpoint_globals
+from pafu_acda_mm.engine import load_local_checkpoint_weights_only
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,18 @@ def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
 
 def checkpoint_state_dict(checkpoint: Path) -> dict:
     """The ``state_dict`` of an mmengine checkpoint, loaded weights-only
-    with the plugin's allow-list of mmengine's globals."""
-    allow_mmengine_checkpoint_globals()
-    return torch.load(checkpoint, map_location='cpu',
-                      weights_only=True)['state_dict']
+    as mmengine loads it with the plugin imported."""
+    return load_local_checkpoint_weights_only(str(checkpoint),
+                                              'cpu')['state_dict']
+
+
+def also_on_oldest_torch(configs: Sequence[str], chosen: str) -> list:
+    """``configs`` as ``parametrize`` values, ``chosen`` marked
+    ``oldest_torch``: the end-to-end run of its codebase that the test
+    command repeats on torch 2.1."""
+    if chosen not in configs:
+        raise ValueError(f'{chosen} is not one of {configs}')
+    return [
+        pytest.param(config, marks=pytest.mark.oldest_torch)
+        if config == chosen else config for config in configs
+    ]

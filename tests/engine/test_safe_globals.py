@@ -8,6 +8,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
+from mmengine.runner.checkpoint import _load_checkpoint
+
 import pafu_acda_mm  # noqa: F401  installs the allow-list on import
 from pafu_acda_mm.engine import mmengine_checkpoint_globals
 
@@ -26,9 +28,10 @@ def _mmengine_like_checkpoint(path):
 
 
 def test_mmengine_checkpoint_loads_weights_only(tmp_path):
+    """Through mmengine's loader, as ``resume`` and ``load_from`` load."""
     path = tmp_path / 'ckpt.pth'
     _mmengine_like_checkpoint(path)
-    checkpoint = torch.load(path, weights_only=True)
+    checkpoint = _load_checkpoint(str(path), 'cpu')
     buffer = checkpoint['message_hub']['log_scalars']['train/loss']
     assert isinstance(buffer, HistoryBuffer)
     assert buffer.mean() == pytest.approx(0.75 / 3)
@@ -44,7 +47,30 @@ def test_checkpoint_with_another_global_is_refused(tmp_path):
     path = tmp_path / 'ckpt.pth'
     torch.save({'state_dict': {}, 'extra': _Payload()}, path)
     with pytest.raises(pickle.UnpicklingError, match='_Payload'):
-        torch.load(path)
+        _load_checkpoint(str(path), 'cpu')
+
+
+def _record_load(marker: str) -> None:
+    Path(marker).touch()
+
+
+class _RunsOnLoad:
+    """Unpickles as ``_record_load(marker)``: code a checkpoint would run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return _record_load, (self.marker, )
+
+
+def test_checkpoint_code_never_runs_on_any_torch(tmp_path):
+    """torch < 2.6 loads unsafely by default; the plugin's loader does not."""
+    path, marker = tmp_path / 'ckpt.pth', tmp_path / 'ran'
+    torch.save({'state_dict': {}, 'meta': _RunsOnLoad(marker)}, path)
+    with pytest.raises(pickle.UnpicklingError, match='_record_load'):
+        _load_checkpoint(str(path), 'cpu')
+    assert not marker.exists()
 
 
 class _GetattrOther:
@@ -59,7 +85,7 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     path = tmp_path / 'ckpt.pth'
     torch.save({'method': _GetattrOther()}, path)
     with pytest.raises(pickle.UnpicklingError, match="refused getattr"):
-        torch.load(path)
+        _load_checkpoint(str(path), 'cpu')
 
 
 def test_allow_list_names_only_mmengine_and_numpy_globals():
@@ -77,9 +103,10 @@ def test_config_custom_imports_install_the_allow_list(tmp_path):
     through the config's custom_imports; that must suffice."""
     path = tmp_path / 'ckpt.pth'
     _mmengine_like_checkpoint(path)
-    code = ('import torch; from mmengine.config import Config; '
+    code = ('from mmengine.config import Config; '
+            'from mmengine.runner.checkpoint import _load_checkpoint; '
             "Config.fromfile('configs/toy/sad_pafu_demo.py'); "
-            f"print(type(torch.load({str(path)!r})['message_hub']"
+            f"print(type(_load_checkpoint({str(path)!r})['message_hub']"
             "['log_scalars']['train/loss']).__name__)")
     result = subprocess.run([sys.executable, '-c', code],
                             cwd=Path(__file__).resolve().parents[2],

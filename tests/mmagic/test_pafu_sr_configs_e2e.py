@@ -6,13 +6,15 @@ import re
 from pathlib import Path
 
 import pytest
-from config_e2e import run_tool, train_and_test
+from config_e2e import also_on_oldest_torch, run_tool, train_and_test
 from sr_datasets import SR_TEST_SETS, write_div2k_sub, write_sr_test_set
 
 CONFIG_DIR = Path('configs/pafu_sr')
 CONFIGS = sorted(
     str(path) for path in (Path(__file__).resolve().parents[2] /
                            CONFIG_DIR).glob('*.py'))
+ESPCN_X3_PAFU = next(path for path in CONFIGS
+                     if path.endswith('pafu-espcn_x3_1xb16-300k_div2k.py'))
 METRICS = r'PSNR: \d+\.\d+\s+.*SSIM: -?\d+\.\d+'  # untrained: SSIM < 0 too
 
 
@@ -39,7 +41,9 @@ def sr_options(root: Path, scale: int):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize('config', CONFIGS, ids=lambda path: Path(path).stem)
+@pytest.mark.parametrize('config',
+                         also_on_oldest_torch(CONFIGS, ESPCN_X3_PAFU),
+                         ids=lambda path: Path(path).stem)
 def test_config_trains_validates_and_tests(config, tmp_path):
     scale = int(re.search(r'_x(\d)_', config).group(1))
     options = sr_options(tmp_path / 'data', scale)

@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from config_e2e import REPO, checkpoint_state_dict, run_tool, train_and_test
+from config_e2e import (REPO, also_on_oldest_torch, checkpoint_state_dict,
+                        run_tool, train_and_test)
 from synthetic_datasets import write_cifar, write_imagenet
 
 HERE = Path(__file__).resolve().parent
@@ -86,7 +87,10 @@ def with_cifar_without_md5(config: str, directory: Path) -> Path:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize('config', list(CONFIGS))
+@pytest.mark.parametrize(
+    'config',
+    also_on_oldest_torch(list(CONFIGS),
+                         'configs/ad_resnet/ad-resnet-s_8xb32_in1k.py'))
 def test_config_trains_validates_and_tests(config, tmp_path):
     dataset, key, leading_size = CONFIGS[config]
     options = data_options(dataset, tmp_path / 'data') + [

@@ -5,7 +5,8 @@ backbone is off."""
 import re
 
 import pytest
-from config_e2e import checkpoint_state_dict, run_tool, train_and_test
+from config_e2e import (also_on_oldest_torch, checkpoint_state_dict,
+                        run_tool, train_and_test)
 from synthetic_datasets import write_ade20k
 
 CONFIGS = [
@@ -16,7 +17,7 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize('config', CONFIGS)
+@pytest.mark.parametrize('config', also_on_oldest_torch(CONFIGS, CONFIGS[0]))
 def test_config_trains_validates_and_tests(config, tmp_path):
     root = write_ade20k(tmp_path / 'ade')
     options = [
