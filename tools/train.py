@@ -10,8 +10,9 @@ import logging
 from mmengine.logging import print_log
 
 from pafu_acda_mm.engine import (RNGStateHook, add_runner_arguments,
-                                 build_runner, destroy_distributed,
-                                 load_run_config)
+                                 build_runner, checkpoint_defect,
+                                 destroy_distributed,
+                                 find_readable_checkpoint, load_run_config)
 
 
 def parse_args():
@@ -51,6 +52,16 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    if cfg.get('resume') and cfg.get('load_from') is None:
+        # Auto resume skips an unreadable latest checkpoint (written before
+        # the writes were atomic, or damaged since).
+        cfg.load_from = find_readable_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+    elif cfg.get('resume'):
+        defect = checkpoint_defect(cfg.load_from)
+        if defect is not None:
+            raise SystemExit(f'cannot resume from {cfg.load_from}: the '
+                             f'checkpoint is unreadable ({defect})')
 
     # A resumed run continues the random streams (PAFU's Gumbel noise).
     custom_hooks = list(cfg.get('custom_hooks', []))

@@ -3,6 +3,9 @@ on torch >= 2.6, random-state resume, CPU distributed runs, runner set-up
 from tool arguments, FLOP counting, recording what the adaptive layers
 choose, and deploy conversion of PAFUs."""
 from .adaptivity import AdaptivityRecorder, acda_scale_weights
+from .atomic_checkpoints import (AtomicLocalBackend, atomic_write,
+                                 checkpoint_defect, find_readable_checkpoint,
+                                 register_atomic_local_backend)
 from .deploy import (build_deployed_model, convert_single_kernel_pafus,
                      count_pafu_selections, pafu_to_conv2d,
                      single_kernel_units)
@@ -18,15 +21,20 @@ from .safe_globals import (allow_mmengine_checkpoint_globals,
                            mmengine_checkpoint_globals)
 
 __all__ = [
-    'AdaptivityRecorder', 'RNGStateHook', 'acda_complexity',
+    'AdaptivityRecorder', 'AtomicLocalBackend', 'RNGStateHook',
+    'acda_complexity',
     'acda_scale_weights', 'adaptive_flop_analyzer', 'add_runner_arguments',
-    'allow_mmengine_checkpoint_globals', 'build_deployed_model',
+    'allow_mmengine_checkpoint_globals', 'atomic_write',
+    'build_deployed_model',
     'build_model_from_config',
-    'build_runner', 'convert_single_kernel_pafus', 'count_pafu_selections',
+    'build_runner', 'checkpoint_defect', 'convert_single_kernel_pafus',
+    'count_pafu_selections',
     'destroy_distributed',
     'drop_training', 'enable_result_visualization',
-    'enable_test_time_augmentation', 'load_local_checkpoint_weights_only',
+    'enable_test_time_augmentation', 'find_readable_checkpoint',
+    'load_local_checkpoint_weights_only',
     'load_run_config',
-    'mmengine_checkpoint_globals', 'pafu_to_conv2d', 'setup_cpu_distributed',
+    'mmengine_checkpoint_globals', 'pafu_to_conv2d',
+    'register_atomic_local_backend', 'setup_cpu_distributed',
     'single_kernel_units'
 ]
