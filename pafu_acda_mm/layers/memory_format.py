@@ -21,7 +21,7 @@ def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
             torch.contiguous_format)
 
 
-def _planes_alias(x: torch.Tensor) -> bool:
+def _has_aliasing_planes(x: torch.Tensor) -> bool:
     """Whether ``x`` is NCHW with channel planes a multiple of 4 KiB apart.
 
     Its channels-last copy then reads addresses that share L1 cache sets, and
@@ -41,7 +41,7 @@ class _ChannelsLastCopy(torch.autograd.Function):
         ctx.memory_format = memory_format_of(x)
         ctx.padding = padding
         batch, channels, height, width = x.shape
-        per_image = _planes_alias(x)
+        per_image = _has_aliasing_planes(x)
         if padding == (0, 0) and not per_image:
             return x.contiguous(memory_format=torch.channels_last)
         padded = (x.new_zeros if any(padding) else x.new_empty)(

@@ -59,7 +59,7 @@ def as_rows(image: torch.Tensor) -> torch.Tensor:
     return image.permute(0, 2, 3, 1).reshape(-1, image.shape[1])
 
 
-def onednn_products(device: torch.device) -> bool:
+def is_onednn_preferred(device: torch.device) -> bool:
     """Whether :func:`linear_rows` runs as a oneDNN 1x1 convolution: on CPUs
     with AVX-512 (see the module docstring)."""
     return (device.type == 'cpu'
@@ -81,7 +81,7 @@ def linear_rows(rows: torch.Tensor, weight: torch.Tensor,
             by its block of ``C_out / groups`` weight rows.
         out (Tensor): ``(P, C_out)``, contiguous, written in place.
     """
-    if groups == 1 and not onednn_products(rows.device):
+    if groups == 1 and not is_onednn_preferred(rows.device):
         matrix = weight.view(weight.shape[0], -1).t()
         if bias is None:
             torch.mm(rows[:len(out)], matrix, out=out)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .memory_format import memory_format_of, to_channels_last
 from .row_images import IMAGE_WIDTH, as_image, as_rows, linear_rows
-from .window_products import fused_window_products, window_products
+from .window_products import can_fuse_window_products, window_products
 
 # Elements of gathered windows per chunk, relative to the padded input size:
 # in the forward, and in the backward, whose chunks also hold dL/dwindows
@@ -415,7 +415,7 @@ def indexed_conv2d(x: torch.Tensor,
     """
     out_channels = weight.shape[0] // num_kernels
     kernel_size = weight.shape[-2:]
-    if fused_window_products(x, kernel_size.numel() * x.shape[1], groups):
+    if can_fuse_window_products(x, kernel_size.numel() * x.shape[1], groups):
         padded, base, taps = _window_geometry(x, index.shape[-2:],
                                               kernel_size, stride, padding,
                                               dilation)

@@ -11,7 +11,7 @@ shrinks with the window: 1.25 against 1.41 at 128 channels (3x3: 1152
 elements), 1.34 against 1.51 at 64 channels 5x5 (1600); it turns into a
 loss at 256 channels (1.27 against 1.24, 2304) and 512 (1.21 against
 1.17), where one product over many windows uses both cores better. Hence
-:func:`fused_window_products` up to :data:`MAX_WINDOW` elements.
+:func:`can_fuse_window_products` up to :data:`MAX_WINDOW` elements.
 
 The extension compiles on first use (~40 s, needs a C++ compiler and
 ninja, both in the project's environment) into torch's extension cache
@@ -42,7 +42,7 @@ def _extension():
                 extra_cflags=['-O3', '-fopenmp'])
 
 
-def fused_window_products(x: torch.Tensor, window: int, groups: int) -> bool:
+def can_fuse_window_products(x: torch.Tensor, window: int, groups: int) -> bool:
     """Whether :func:`window_products` computes the forward of a selected
     conv of ``x`` with windows of ``window`` elements: fp32/fp64 CPU
     tensors, one group, ``window <= MAX_WINDOW``."""

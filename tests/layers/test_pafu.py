@@ -58,9 +58,9 @@ def products(request, monkeypatch):
     this CPU's default: fused in C++ for one group (window_products.py), or
     per chunk (row_images.linear_rows)."""
     fused = request.param == 'fused window products'
-    monkeypatch.setattr(selected_conv, 'fused_window_products',
+    monkeypatch.setattr(selected_conv, 'can_fuse_window_products',
                         lambda x, window, groups: fused and groups == 1)
-    monkeypatch.setattr(row_images, 'onednn_products',
+    monkeypatch.setattr(row_images, 'is_onednn_preferred',
                         lambda device: request.param == 'oneDNN products')
 
 

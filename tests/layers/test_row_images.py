@@ -34,7 +34,7 @@ def test_rows_keep_their_order_in_a_given_pixel_grid():
 @pytest.mark.parametrize('with_bias', [False, True])
 def test_linear_rows_writes_the_grouped_product_of_the_leading_rows(
         monkeypatch, onednn, groups, with_bias):
-    monkeypatch.setattr(row_images, 'onednn_products', lambda device: onednn)
+    monkeypatch.setattr(row_images, 'is_onednn_preferred', lambda device: onednn)
     rows = torch.randn(IMAGE_WIDTH, 6, dtype=torch.float64)
     rows[50:] = 0  # padding rows beyond the 50 wanted
     weight = torch.randn(4, 6 // groups, 1, 1, dtype=torch.float64)
@@ -51,11 +51,11 @@ def test_linear_rows_writes_the_grouped_product_of_the_leading_rows(
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
 
 
-def test_onednn_products_only_on_avx512_cpus(monkeypatch):
+def test_onednn_is_preferred_only_on_avx512_cpus(monkeypatch):
     monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability',
                         lambda: 'AVX512')
-    assert row_images.onednn_products(torch.device('cpu'))
-    assert not row_images.onednn_products(torch.device('cuda'))
+    assert row_images.is_onednn_preferred(torch.device('cpu'))
+    assert not row_images.is_onednn_preferred(torch.device('cuda'))
     monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability',
                         lambda: 'AVX2')
-    assert not row_images.onednn_products(torch.device('cpu'))
+    assert not row_images.is_onednn_preferred(torch.device('cpu'))

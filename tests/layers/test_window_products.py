@@ -3,7 +3,7 @@ import torch
 
 from pafu_acda_mm.layers import selected_conv
 from pafu_acda_mm.layers.window_products import (MAX_WINDOW,
-                                                 fused_window_products,
+                                                 can_fuse_window_products,
                                                  window_products)
 
 
@@ -16,7 +16,7 @@ def test_fused_products_equal_the_chunked_ones_over_several_blocks():
     bias = torch.randn(4 * 32)
     index = torch.arange(800).remainder(4).view(2, 20, 20)
     args = (x, weight, bias, index, 4, (1, 1), (1, 1), (1, 1), 1)
-    assert fused_window_products(x, 9 * 64, 1)
+    assert can_fuse_window_products(x, 9 * 64, 1)
     fused = selected_conv.indexed_conv2d(*args)
     chunked = selected_conv._sorted_products(*args[:-1], groups=1)
     assert torch.allclose(
@@ -25,10 +25,10 @@ def test_fused_products_equal_the_chunked_ones_over_several_blocks():
 
 def test_fused_only_for_one_group_of_short_float_windows():
     x = torch.zeros(1)
-    assert fused_window_products(x.double(), MAX_WINDOW, 1)
-    assert not fused_window_products(x, MAX_WINDOW + 1, 1)
-    assert not fused_window_products(x, 9, 2)
-    assert not fused_window_products(x.bfloat16(), 9, 1)
+    assert can_fuse_window_products(x.double(), MAX_WINDOW, 1)
+    assert not can_fuse_window_products(x, MAX_WINDOW + 1, 1)
+    assert not can_fuse_window_products(x, 9, 2)
+    assert not can_fuse_window_products(x.bfloat16(), 9, 1)
 
 
 def _args(**changes):
