@@ -15,13 +15,16 @@ Example::
     .venv/bin/python tools/analysis/benchmark_ad_resnet.py
     .venv/bin/python tools/analysis/benchmark_ad_resnet.py --device cuda \
         --compile
+
+``--markdown PATH`` writes the table as benchmark_layers.py does.
 """
 import argparse
 import statistics
 
 import torch
-from benchmark_layers import (add_timing_arguments, median_ratio,
-                              setup_timing, time_rounds)
+from benchmark_layers import (add_markdown_argument, add_timing_arguments,
+                              median_ratio, setup_timing, time_rounds,
+                              write_markdown)
 from mmengine.optim import OptimWrapper
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -86,6 +89,7 @@ def main():
     parser.add_argument('--compile', action='store_true',
                         help='compile both backbones with torch.compile')
     add_timing_arguments(parser)
+    add_markdown_argument(parser)
     args = parser.parse_args()
     setup_timing(parser, args)
 
@@ -97,13 +101,17 @@ def main():
         runs[name] = training_iteration(model, args.batch_size, args.size,
                                         args.device)
     rounds = time_rounds(runs, args.repeats, args.clock)
-    print(f'| model | train iteration (s), B{args.batch_size} '
-          f'{args.size}x{args.size} | vs plain conv |')
-    print('|---|---|---|')
-    for name, seconds in rounds.items():
-        print(f'| {name} (Ad-ResNet-{args.arch}) | '
-              f'{statistics.median(seconds):.3f} | '
-              f'{median_ratio(rounds, name, "plain_conv"):.2f} |')
+    table = [
+        f'| model | train iteration (s), B{args.batch_size} '
+        f'{args.size}x{args.size} | vs plain conv |', '|---|---|---|'
+    ] + [
+        f'| {name} (Ad-ResNet-{args.arch}) | '
+        f'{statistics.median(seconds):.3f} | '
+        f'{median_ratio(rounds, name, "plain_conv"):.2f} |'
+        for name, seconds in rounds.items()
+    ]
+    print(*table, sep='\n')
+    write_markdown(args.markdown, args.device, table)
 
 
 if __name__ == '__main__':

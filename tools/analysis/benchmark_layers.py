@@ -18,17 +18,25 @@ Example::
     OMP_NUM_THREADS=1 .venv/bin/python tools/analysis/benchmark_layers.py \
         --clock cpu
     .venv/bin/python tools/analysis/benchmark_layers.py --device cuda --compile
+    .venv/bin/python tools/analysis/benchmark_layers.py --shapes p64 a256 \
+        --markdown docs/benchmarks_cpu.md
+
+``--markdown PATH`` also writes the table to ``PATH`` under one line naming
+the machine, the torch version, the commit and the command (what
+docs/benchmarks.md is made of).
 """
 import argparse
 import ctypes
 import gc
 import json
 import os
+import platform
+import shlex
 import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn as nn
@@ -167,6 +175,68 @@ def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
         help='heap: CPU tensors reuse freed heap memory, as with a caching '
         'allocator (default); system: glibc defaults, where a large tensor '
         'is a fresh mmap and pays its page faults')
+
+
+def add_markdown_argument(parser: argparse.ArgumentParser) -> None:
+    """``--markdown PATH``: also write the table there (see
+    :func:`write_markdown`)."""
+    parser.add_argument(
+        '--markdown', metavar='PATH',
+        help='also write the table to PATH as markdown, under a line naming '
+        'the machine, torch version, commit and command')
+
+
+def machine_name(device: str) -> str:
+    """The CPU's model name (``/proc/cpuinfo``) and thread count, or the
+    GPU's name for ``device='cuda'``."""
+    if device == 'cuda':
+        return torch.cuda.get_device_name()
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            cpu = next(line.split(':', 1)[1].strip() for line in cpuinfo
+                       if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{cpu}, {torch.get_num_threads()} threads'
+
+
+# The code a timing depends on: a run with changes here names them.
+_TIMED_SOURCES = ('pafu_acda_mm/layers', 'pafu_acda_mm/csrc', 'tools/analysis')
+
+
+def commit_name() -> str:
+    """``git rev-parse --short HEAD``, marked when the timed sources differ
+    from it; ``unknown`` outside a git checkout."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+
+    def git(*args) -> subprocess.CompletedProcess:
+        return subprocess.run(['git', '-C', repo, *args],
+                              capture_output=True, text=True)
+
+    head = git('rev-parse', '--short', 'HEAD')
+    if head.returncode != 0:
+        return 'unknown'
+    dirty = git('diff', '--quiet', 'HEAD', '--', *_TIMED_SOURCES).returncode
+    return head.stdout.strip() + (' with uncommitted changes' if dirty else '')
+
+
+def write_markdown(path: Optional[str], device: str,
+                   table: List[str]) -> None:
+    """Write ``table`` (markdown lines) to ``path`` under one line naming the
+    machine, torch, the commit and this process's command line; nothing
+    when ``path`` is None."""
+    if path is None:
+        return
+    command = ' '.join(
+        shlex.quote(arg) for arg in [
+            f'tools/analysis/{os.path.basename(sys.argv[0])}', *sys.argv[1:]
+        ])
+    header = (f'Machine: {machine_name(device)}; torch {torch.__version__}; '
+              f'commit {commit_name()}; command: `{command}`.')
+    with open(path, 'w') as out:
+        out.write('\n'.join([header, '', *table]) + '\n')
 
 
 def setup_timing(parser: argparse.ArgumentParser, args) -> None:
@@ -324,12 +394,15 @@ def main():
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the (slow) per-process memory peaks')
     add_timing_arguments(parser)
+    add_markdown_argument(parser)
     args = parser.parse_args()
     setup_timing(parser, args)
 
-    print('| shape | layer | fwd vs conv | train vs conv | train mem vs '
-          'conv | MACs vs conv | train limit |')
-    print('|---|---|---|---|---|---|---|')
+    table = [
+        '| shape | layer | fwd vs conv | train vs conv | train mem vs conv | '
+        'MACs vs conv | train limit |', '|---|---|---|---|---|---|---|'
+    ]
+    print(*table, sep='\n')
     for shape in args.shapes:
         x = make_input(shape, args.device)
         names = formulations(shape)
@@ -359,10 +432,13 @@ def main():
             layer_macs, train_limit = ((1, 1) if name == 'pafu_deployed' else
                                        (count['layer'] / count['conv'],
                                         count['train_limit']))
-            print(f'| {shape} | {name} | '
-                  f'{median_ratio(times[False], name, "conv"):.2f} | '
-                  f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
-                  f'{layer_macs:.2f} | {train_limit:.2f} |', flush=True)
+            table.append(
+                f'| {shape} | {name} | '
+                f'{median_ratio(times[False], name, "conv"):.2f} | '
+                f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
+                f'{layer_macs:.2f} | {train_limit:.2f} |')
+            print(table[-1], flush=True)
+    write_markdown(args.markdown, args.device, table)
 
 
 if __name__ == '__main__':
