@@ -41,10 +41,9 @@ def acda_conv2d(x: torch.Tensor,
     ``D_ij = alpha_ij psi`` is linear in fixed bases, each basis is one
     depthwise convolution of ``x`` at the basis' native size, then
     a per-pixel ``(m x m') @ (m' x C_in)`` product with the coefficients,
-    summed over scales (one product over all scales' stacked responses was
-    1.1x faster but held every response twice while stacking: 15 instead
-    of 11 convs' training memory). The coefficient convolution ``A`` is a
-    1x1 conv.
+    summed over scales (one product per scale: stacking all scales'
+    responses would hold every response twice). The coefficient
+    convolution ``A`` is a 1x1 conv.
 
     Args:
         x (Tensor): Input ``(B, C_in, H, W)``.
@@ -84,8 +83,8 @@ def acda_conv2d(x: torch.Tensor,
         scale_padding = tuple(p - d * ((kernel_size - size) // 2)
                               for p, d in zip(padding, dilation))
         x_in, scale_padding = _pad_or_crop(x_cl, scale_padding)
-        # One depthwise conv per basis: oneDNN's depthwise kernels (and
-        # their backward, 3x faster here) need a channel multiplier of 1.
+        # One depthwise conv per basis: oneDNN's fast depthwise kernels
+        # (forward and backward) need a channel multiplier of 1.
         responses = torch.stack([
             F.conv2d(x_in,
                      basis.expand(in_channels, 1, size, size).contiguous(),
@@ -94,7 +93,7 @@ def acda_conv2d(x: torch.Tensor,
             for basis in scale_bases.to(x.dtype).unsqueeze(1)
         ], dim=-2).view(-1, count, in_channels)  # (N, m', C_in)
         # (N, m, m') @ (N, m', C_in): long rows keep the batched GEMMs
-        # efficient (3x faster than (N, C_in, m') @ (N, m', m)).
+        # efficient (docs/benchmarks.md).
         scale_alpha = alpha[:, :, first:first + count]
         atom_out = (torch.bmm(scale_alpha, responses) if atom_out is None else
                     torch.baddbmm(atom_out, scale_alpha, responses))

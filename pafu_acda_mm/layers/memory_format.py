@@ -24,11 +24,9 @@ def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
 def _has_aliasing_planes(x: torch.Tensor) -> bool:
     """Whether ``x`` is NCHW with channel planes a multiple of 4 KiB apart.
 
-    Its channels-last copy then reads addresses that share L1 cache sets, and
-    PyTorch's strided copy ran 2-2.5x slower than per-image 2-D transposes
-    (1x512x64x64 fp32: 7.9 against 3.2 ms, 2x1024x64x64: 47 against 21 ms;
-    2 cores of a Zen 2 EPYC). Other planes copy faster in one strided copy
-    (8x64x56x56: 0.6 against 2.3 ms).
+    Its channels-last copy then reads addresses that share L1 cache sets,
+    where per-image 2-D transposes beat PyTorch's one strided copy; other
+    planes copy faster in one strided copy (docs/benchmarks.md).
     """
     plane_bytes = x.shape[2] * x.shape[3] * x.element_size()
     return x.is_contiguous() and plane_bytes % 4096 == 0

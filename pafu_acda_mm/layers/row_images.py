@@ -4,24 +4,16 @@
 ``rows @ W.T`` for rows ``(P, C_in)`` equals a 1x1 convolution of the image
 ``(1, C_in, 1, P)`` with ``W`` viewed as ``(C_out, C_in, 1, 1)``. On the CPU
 oneDNN runs that convolution, forward and backward, with the CPU's widest
-vector instructions, while MKL's SGEMM (what ``torch.mm`` calls) runs
-AVX2 code on AMD CPUs: 2-2.4x slower there, on par on Intel's. Grouped
-convolutions give grouped products.
+vector instructions, while MKL's SGEMM (what ``torch.mm`` calls) may run
+narrower code on AMD CPUs. Grouped convolutions give grouped products.
 
 The rows go in as a batch of one-row images of :data:`IMAGE_WIDTH` pixels
-each, not as one long row: for one long row oneDNN's AVX2 kernels choose
-their blocking by the row's length and run 3-4x slower at many lengths
-(at 512 output channels: 832, 896, 1088, 1472-2240, ... rows, 20-27
-against 70-85 GMAC/s), while the batched layout ran 60-90 GMAC/s at every
-length measured, forward and backward (2 cores of an AMD EPYC, AVX2).
+each, not as one long row: for one long row oneDNN chooses its blocking by
+the row's length, which is slow at many lengths.
 
-Where the CPU has no AVX-512, MKL and oneDNN both run AVX2 code, and
-:func:`linear_rows` computes a product as a BLAS matrix product instead: on
-2 cores of a Zen 3 EPYC (AVX2) it writes the output in place and needs no
-padding rows; PAFU's forward products ran 1.2x faster than as batched 1x1
-convolutions at 64 channels and on par at 512 (PAFU's inference at p512
-1.53 -> 1.49 of a conv, at p1024 1.37 -> 1.42; the one-row layout was 2.6x
-slower at 1024 input channels). On GPUs it is cuBLAS.
+Where the CPU has no AVX-512, :func:`linear_rows` computes a product as a
+BLAS matrix product instead (cuBLAS on GPUs): it writes the output in place
+and needs no padding rows. Measurements: docs/benchmarks.md.
 """
 from typing import Optional, Tuple
 

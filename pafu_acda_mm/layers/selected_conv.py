@@ -22,17 +22,15 @@ from .window_products import can_fuse_window_products, window_products
 
 # Elements of gathered windows per chunk, relative to the padded input size:
 # in the forward, and in the backward, whose chunks also hold dL/dwindows
-# (halved: p512's peak training memory 3.08 -> 2.68 of a conv's).
+# (halved, for peak training memory).
 _WINDOW_CHUNK_RATIO = 1
 _BACKWARD_WINDOW_CHUNK_RATIO = 0.5
 # The forward's chunks hold up to this many windows even where that is more
-# than the ratio allows (<= 75 MB at 1024 channels, 3x3): at 512 channels a
-# 1x1 convolution of 256-512 rows ran at 26-38 GMAC/s, of 1024-4096 rows at
-# 55-67 (2 cores of a Zen 2 EPYC); p512 inference 1.90 -> 1.78 of a conv.
-# The backward keeps to its ratio (training memory).
+# than the ratio allows (<= 75 MB at 1024 channels, 3x3): larger products
+# run faster (docs/benchmarks.md). The backward keeps to its ratio.
 _MIN_FORWARD_CHUNK_ROWS = 2048
 # Each chunk's 1x1 convolution runs on a multiple of this many rows, zero
-# rows appended: oneDNN builds a primitive per new shape (~0.5-2 ms), and the
+# rows appended: oneDNN builds a primitive per new shape (slow), and the
 # group sizes change with every selection; as_image then batches the rows.
 _ROWS_MULTIPLE = IMAGE_WIDTH
 # Kernel responses computed at once for the selection gradient, in units of

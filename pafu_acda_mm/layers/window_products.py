@@ -3,15 +3,10 @@
 For every output pixel, ``W[index[p]] @ window(p) + b[index[p]]``: pixels
 sorted by kernel, each thread gathers blocks of :data:`BLOCK_PIXELS` windows
 of one kernel into its own cache-sized buffer, multiplies them by BLAS and
-writes the results in pixel order. Against gathering chunks of 2048+
-windows into memory for one multi-threaded product each and sorting the
-outputs back, the selected conv of p64 (64 -> 64 channels, 3x3) ran 1.45
-instead of 1.81 of a conv (2 cores of a Zen 3 EPYC, AVX2). The gain
-shrinks with the window: 1.25 against 1.41 at 128 channels (3x3: 1152
-elements), 1.34 against 1.51 at 64 channels 5x5 (1600); it turns into a
-loss at 256 channels (1.27 against 1.24, 2304) and 512 (1.21 against
-1.17), where one product over many windows uses both cores better. Hence
-:func:`can_fuse_window_products` up to :data:`MAX_WINDOW` elements.
+writes the results in pixel order: no window matrix in memory, no sort of
+the outputs. Long windows run faster as one multi-threaded product over many
+windows, hence :func:`can_fuse_window_products` up to :data:`MAX_WINDOW`
+elements (measurements: docs/benchmarks.md).
 
 The extension compiles on first use (~40 s, needs a C++ compiler and
 ninja, both in the project's environment) into torch's extension cache
@@ -24,8 +19,8 @@ from typing import Optional
 
 import torch
 
-# Windows gathered at once per thread: 128 x 576 fp32 elements at 64
-# channels, 3x3 (288 KiB, in a Zen 3 core's 512 KiB L2); 128-256 ran alike.
+# Windows gathered at once per thread: at 64 channels, 3x3, 288 KiB of fp32,
+# which fits a core's L2 cache.
 BLOCK_PIXELS = 128
 # Longest window (k * k * C_in elements) that runs fused (see above).
 MAX_WINDOW = 2048
