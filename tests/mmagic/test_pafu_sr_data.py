@@ -43,7 +43,7 @@ def test_identity_like_model_scores_as_on_the_png_files(tmp_path, scale):
     computed directly on the files: no BGR/RGB or range mistake."""
     root = write_sr_test_set(tmp_path / 'Set5', scale)
     cfg = Config.fromfile(
-        str(CONFIG_DIR / f'linear-pafu-5x5_x{scale}_1xb16-300k_div2k.py'))
+        str(CONFIG_DIR / f'pafu-linear-5x5_x{scale}_1xb16-300k_div2k.py'))
     init_default_scope('mmagic')
     loader = cfg.test_dataloader[0]
     loader.update(num_workers=0, batch_size=1)

@@ -20,11 +20,11 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # config -> (dataset, a parameter of the adaptive layer, its leading size)
 CONFIGS = {
     # ACDA 5x5 generators predict 6 atoms x 2 scales x 6 bases
-    'configs/ad_resnet/ad-resnet-s_8xb32_in1k.py':
+    'configs/acda_resnet/ad-resnet-s_8xb32_in1k.py':
     ('imagenet', 'backbone.layer4.1.conv2.atom_generator.predict.weight', 72),
-    'configs/ad_resnet/ad-resnet-m_8xb32_in1k.py':
+    'configs/acda_resnet/ad-resnet-m_8xb32_in1k.py':
     ('imagenet', 'backbone.layer4.1.conv2.atom_generator.predict.weight', 72),
-    'configs/ad_resnet/ad-resnet-l_8xb32_in1k.py':
+    'configs/acda_resnet/ad-resnet-l_8xb32_in1k.py':
     ('imagenet', 'backbone.layer4.2.conv2.atom_generator.predict.weight', 72),
     'configs/pafu_resnet/pafu-resnet50_8xb32_in1k.py':
     ('imagenet', 'backbone.layer4.0.conv2.weight', 16 * 512),
@@ -38,14 +38,14 @@ CONFIGS = {
     ('cifar10', 'backbone.layer3.0.conv1.weight', 64),
     'configs/pafu_resnet/resnet110_8xb16_cifar100.py':
     ('cifar100', 'backbone.layer3.0.conv1.weight', 64),
-    'configs/lenet_acda/lenet_8xb16_cifar10.py':
+    'configs/acda_lenet/lenet_8xb16_cifar10.py':
     ('cifar10', 'backbone.features.3.weight', 16),
-    'configs/lenet_acda/lenet_8xb16_cifar100.py':
+    'configs/acda_lenet/lenet_8xb16_cifar100.py':
     ('cifar100', 'backbone.classifier.5.weight', 100),
     # ACDA 5x5 generators predict 6 atoms x 2 scales x 6 bases
-    'configs/lenet_acda/lenet-acda_8xb16_cifar10.py':
+    'configs/acda_lenet/acda-lenet_8xb16_cifar10.py':
     ('cifar10', 'backbone.features.3.atom_generator.predict.weight', 72),
-    'configs/lenet_acda/lenet-acda_8xb16_cifar100.py':
+    'configs/acda_lenet/acda-lenet_8xb16_cifar100.py':
     ('cifar100', 'backbone.features.3.atom_generator.predict.weight', 72),
 }
 
@@ -90,7 +90,7 @@ def with_cifar_without_md5(config: str, directory: Path) -> Path:
 @pytest.mark.parametrize(
     'config',
     also_on_oldest_torch(list(CONFIGS),
-                         'configs/ad_resnet/ad-resnet-s_8xb32_in1k.py'))
+                         'configs/acda_resnet/ad-resnet-s_8xb32_in1k.py'))
 def test_config_trains_validates_and_tests(config, tmp_path):
     dataset, key, leading_size = CONFIGS[config]
     options = data_options(dataset, tmp_path / 'data') + [

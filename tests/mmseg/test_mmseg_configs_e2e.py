@@ -10,8 +10,8 @@ from config_e2e import (also_on_oldest_torch, checkpoint_state_dict,
 from synthetic_datasets import write_ade20k
 
 CONFIGS = [
-    'configs/pafu_psp/pafu-pspnet_r50-d8_4xb4-80k_ade20k-512x512.py',
-    'configs/pafu_psp/pafu-pspnet_r50-d8_4xb4-160k_ade20k-512x512.py',
+    'configs/pafu_pspnet/pafu-pspnet_r50-d8_4xb4-80k_ade20k-512x512.py',
+    'configs/pafu_pspnet/pafu-pspnet_r50-d8_4xb4-160k_ade20k-512x512.py',
 ]
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
