@@ -23,8 +23,8 @@ import statistics
 
 import torch
 from benchmark_layers import (add_markdown_argument, add_timing_arguments,
-                              median_ratio, setup_timing, time_rounds,
-                              write_markdown)
+                              markdown_header, median_ratio, setup_timing,
+                              time_rounds, write_markdown)
 from mmengine.optim import OptimWrapper
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -92,6 +92,7 @@ def main():
     add_markdown_argument(parser)
     args = parser.parse_args()
     setup_timing(parser, args)
+    header = markdown_header(args.device)
 
     runs = {}
     for name, acda_cfg in VARIANTS.items():
@@ -111,7 +112,7 @@ def main():
         for name, seconds in rounds.items()
     ]
     print(*table, sep='\n')
-    write_markdown(args.markdown, args.device, table)
+    write_markdown(args.markdown, header, table)
 
 
 if __name__ == '__main__':

@@ -222,19 +222,24 @@ def commit_name() -> str:
     return head.stdout.strip() + (' with uncommitted changes' if dirty else '')
 
 
-def write_markdown(path: Optional[str], device: str,
-                   table: List[str]) -> None:
-    """Write ``table`` (markdown lines) to ``path`` under one line naming the
-    machine, torch, the commit and this process's command line; nothing
-    when ``path`` is None."""
-    if path is None:
-        return
+def markdown_header(device: str) -> str:
+    """One line naming the machine, torch, the commit and this process's
+    command line; taken before timing, so a commit made meanwhile is not
+    named."""
     command = ' '.join(
         shlex.quote(arg) for arg in [
             f'tools/analysis/{os.path.basename(sys.argv[0])}', *sys.argv[1:]
         ])
-    header = (f'Machine: {machine_name(device)}; torch {torch.__version__}; '
-              f'commit {commit_name()}; command: `{command}`.')
+    return (f'Machine: {machine_name(device)}; torch {torch.__version__}; '
+            f'commit {commit_name()}; command: `{command}`.')
+
+
+def write_markdown(path: Optional[str], header: str,
+                   table: List[str]) -> None:
+    """Write ``table`` (markdown lines) to ``path`` under ``header`` (see
+    :func:`markdown_header`); nothing when ``path`` is None."""
+    if path is None:
+        return
     with open(path, 'w') as out:
         out.write('\n'.join([header, '', *table]) + '\n')
 
@@ -397,6 +402,7 @@ def main():
     add_markdown_argument(parser)
     args = parser.parse_args()
     setup_timing(parser, args)
+    header = markdown_header(args.device)
 
     table = [
         '| shape | layer | fwd vs conv | train vs conv | train mem vs conv | '
@@ -438,7 +444,7 @@ def main():
                 f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
                 f'{layer_macs:.2f} | {train_limit:.2f} |')
             print(table[-1], flush=True)
-    write_markdown(args.markdown, args.device, table)
+    write_markdown(args.markdown, header, table)
 
 
 if __name__ == '__main__':
