@@ -7,6 +7,7 @@ the plugin. Mirrors the upstream ``tools/train.py`` arguments. Distributed:
 import argparse
 import logging
 
+from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
 from pafu_acda_mm.engine import (RNGStateHook, add_runner_arguments,
@@ -62,6 +63,12 @@ def main():
         if defect is not None:
             raise SystemExit(f'cannot resume from {cfg.load_from}: the '
                              f'checkpoint is unreadable ({defect})')
+
+    # Old checkpoints are removed only once the next one is complete.
+    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint_hook is not None and checkpoint_hook.get('type') in (
+            'CheckpointHook', CheckpointHook):
+        checkpoint_hook.type = 'CrashSafeCheckpointHook'
 
     # A resumed run continues the random streams (PAFU's Gumbel noise).
     custom_hooks = list(cfg.get('custom_hooks', []))

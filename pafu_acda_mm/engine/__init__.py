@@ -3,8 +3,9 @@ on torch >= 2.6, random-state resume, CPU distributed runs, runner set-up
 from tool arguments, FLOP counting, recording what the adaptive layers
 choose, and deploy conversion of PAFUs."""
 from .adaptivity import AdaptivityRecorder, acda_scale_weights
-from .atomic_checkpoints import (AtomicLocalBackend, atomic_write,
-                                 checkpoint_defect, find_readable_checkpoint,
+from .atomic_checkpoints import (AtomicLocalBackend, CrashSafeCheckpointHook,
+                                 atomic_write, checkpoint_defect,
+                                 find_readable_checkpoint,
                                  register_atomic_local_backend)
 from .deploy import (build_deployed_model, convert_single_kernel_pafus,
                      count_pafu_selections, pafu_to_conv2d,
@@ -21,7 +22,8 @@ from .safe_globals import (allow_mmengine_checkpoint_globals,
                            mmengine_checkpoint_globals)
 
 __all__ = [
-    'AdaptivityRecorder', 'AtomicLocalBackend', 'RNGStateHook',
+    'AdaptivityRecorder', 'AtomicLocalBackend', 'CrashSafeCheckpointHook',
+    'RNGStateHook',
     'acda_complexity',
     'acda_scale_weights', 'adaptive_flop_analyzer', 'add_runner_arguments',
     'allow_mmengine_checkpoint_globals', 'atomic_write',

@@ -29,7 +29,9 @@ from typing import Iterator, Optional, Union
 import mmengine
 from mmengine.fileio import (FileClient, HardDiskBackend, LocalBackend,
                              register_backend)
+from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
+from mmengine.registry import HOOKS
 from mmengine.runner import find_latest_checkpoint
 
 # What CheckpointHook's default ``filename_tmpl`` names (by iteration or by
@@ -135,6 +137,45 @@ def register_atomic_local_backend() -> None:
     process-wide. Idempotent; ``import pafu_acda_mm`` calls it."""
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     FileClient.register_backend('disk', AtomicHardDiskBackend, force=True)
+
+
+class _DeferredRemovals:
+    """A file backend whose ``remove`` and ``rmtree`` only record the call
+    in ``removals``; everything else is ``backend``'s."""
+
+    def __init__(self, backend, removals: list):
+        self._backend = backend
+        self._removals = removals
+
+    def __getattr__(self, name: str):
+        return getattr(self._backend, name)
+
+    def remove(self, filepath) -> None:
+        self._removals.append((self._backend.remove, filepath))
+
+    def rmtree(self, dir_path) -> None:
+        self._removals.append((self._backend.rmtree, dir_path))
+
+
+@HOOKS.register_module()
+class CrashSafeCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` that removes a checkpoint past ``max_keep_ckpts``
+    only once the next one and ``last_checkpoint`` are written.
+
+    Upstream removes it first, so with ``max_keep_ckpts=1`` a crash while
+    the next checkpoint is written would leave none. Same arguments as
+    ``CheckpointHook``; ``tools/train.py`` uses it in its place.
+    """
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        backend, removals = self.file_backend, []
+        self.file_backend = _DeferredRemovals(backend, removals)
+        try:
+            super()._save_checkpoint_with_step(runner, step, meta)
+        finally:
+            self.file_backend = backend
+        for remove, path in removals:
+            remove(path)
 
 
 def checkpoint_defect(filename: str) -> Optional[str]:

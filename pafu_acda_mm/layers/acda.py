@@ -252,8 +252,13 @@ class ACDA(Conv2dGeometry):
             ``kernel_size`` (the ACDA authors' code: 7x7 uses 3/5/7, 5x5 uses
             3/5); ``(1,)`` at 1x1.
         generator_cfg (dict, optional): Overrides of :class:`PixelPredictor`
-            arguments for the atom generator. Default (paper, appendix A.3):
-            1x1 conv to 64 channels, ReLU, 3x3 conv to ``m * S * m'``.
+            arguments for the atom generator. Default: the paper's (appendix
+            A.3) 1x1 conv to 64 channels, ReLU, 3x3 conv to ``m * S * m'``,
+            with the Tanh of the authors' public generator on the
+            coefficients (``out_act_cfg=None`` drops it): unbounded, they
+            make the layer's output quadratic in its input, which overflows
+            in deep stacks (every conv of a ResNet) in eval mode before the
+            BatchNorm statistics adapt.
     """
 
     def __init__(self,
@@ -306,7 +311,8 @@ class ACDA(Conv2dGeometry):
         total_bases = len(scales) * num_bases
         self.atom_generator = PixelPredictor(
             in_channels, num_atoms * total_bases,
-            **dict(dict(mid_channels=64), **(generator_cfg or {})))
+            **dict(dict(mid_channels=64, out_act_cfg=dict(type='Tanh')),
+                   **(generator_cfg or {})))
         self.weight = nn.Parameter(
             torch.empty(out_channels, in_channels // groups * num_atoms, 1,
                         1))

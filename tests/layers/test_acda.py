@@ -236,3 +236,24 @@ def test_public_generator_layout_is_expressible():
     assert isinstance(generator.out_act, nn.Tanh)
     out = layer(torch.randn(1, 256, 9, 9))
     assert out.shape == (1, 256, 5, 5)
+
+
+@pytest.mark.parametrize('generator_cfg, finite', [
+    (None, True),
+    (dict(out_act_cfg=None), False),
+], ids=['default Tanh coefficients', 'unbounded coefficients'])
+def test_deep_eval_stack_overflows_only_with_unbounded_coefficients(
+        generator_cfg, finite):
+    """Unbounded, the coefficients make ACDA quadratic in its input: eight
+    of them with BatchNorms whose statistics have not adapted (eval right
+    after init, as at a first validation) overflow; the default does not."""
+    torch.manual_seed(0)
+    net = nn.Sequential(*[
+        module for _ in range(8)
+        for module in (ACDA(16, 16, 3, padding=1, bias=False,
+                            generator_cfg=generator_cfg),
+                       nn.BatchNorm2d(16), nn.ReLU())
+    ]).eval()
+    with torch.no_grad():
+        out = net(torch.randn(2, 16, 16, 16))
+    assert bool(torch.isfinite(out).all()) == finite

@@ -80,15 +80,22 @@ def test_resume_skips_a_truncated_latest_checkpoint(run_tool, small_sad,
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize('max_keep_ckpts', [-1, 1])
 def test_run_killed_mid_checkpoint_resumes_without_loss(
-        run_tool, small_sad, tmp_path):
+        run_tool, small_sad, tmp_path, max_keep_ckpts):
     """SIGKILL halfway through writing the second checkpoint: the first one
+    (also when only one is kept: upstream would have removed it already)
     and ``last_checkpoint`` are intact, the partial bytes only in a
     temporary file, and ``--resume`` ends bitwise where an uninterrupted
     run does."""
-    options = [*small_sad, *TWO_CHECKPOINTS]
+    options = [
+        *small_sad, *TWO_CHECKPOINTS,
+        f'default_hooks.checkpoint.max_keep_ckpts={max_keep_ckpts}'
+    ]
     run_tool('tools/train.py', CONFIG, '--work-dir', tmp_path / 'full',
              '--cfg-options', *options)
+    # Old checkpoints are still removed, once the next one is written.
+    assert (tmp_path / 'full' / 'iter_3.pth').exists() == (max_keep_ckpts < 0)
     work_dir = tmp_path / 'killed'
     killed = run_tool(
         'tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
@@ -97,6 +104,7 @@ def test_run_killed_mid_checkpoint_resumes_without_loss(
     assert killed.returncode == -signal.SIGKILL
     assert (work_dir / 'last_checkpoint').read_text() == str(work_dir /
                                                                'iter_3.pth')
+    assert (work_dir / 'iter_3.pth').is_file()
     assert not (work_dir / 'iter_6.pth').exists()
     assert len(list(work_dir.glob('iter_6.pth.*.tmp'))) == 1
 
