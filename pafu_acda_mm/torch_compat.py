@@ -6,6 +6,7 @@ helpers instead of testing for torch features itself.
 """
 import _compat_pickle
 import codecs
+import collections
 import pickle
 import re
 import types
@@ -54,10 +55,22 @@ else:
     is_compiling = torch._dynamo.is_compiling
 
 # Globals allowed in weights-only loads beyond torch's own, on releases before
-# 2.6 (add_safe_globals is 2.4+, its ``(object, name)`` form 2.6+). Protocol 2
-# pickles (torch.save's) store bytes, e.g. numpy arrays' data, through
-# _codecs.encode, which torch >= 2.6 allows by default.
-_extra_safe_globals: Dict[str, object] = {'_codecs.encode': codecs.encode}
+# 2.6 (add_safe_globals is 2.4+, its ``(object, name)`` form 2.6+): first what
+# torch 2.6+ allows by default and 2.1 does not (protocol-2 pickles, torch's,
+# store bytes such as numpy arrays' data through _codecs.encode).
+_extra_safe_globals: Dict[str, object] = {
+    '_codecs.encode': codecs.encode,
+    'builtins.bytearray': bytearray,
+    'builtins.complex': complex,
+    'builtins.set': set,
+    'collections.Counter': collections.Counter,
+    'torch.device': torch.device,
+    **{
+        f'torch.{name}': value
+        for name, value in vars(torch).items()
+        if isinstance(value, torch.dtype)
+    },
+}
 
 
 def add_safe_globals(safe_globals: Iterable[SafeGlobal]) -> None:

@@ -39,6 +39,18 @@ def test_mmengine_checkpoint_loads_weights_only(tmp_path):
     assert isinstance(eta, np.float64) and eta == 12.5
 
 
+def test_what_torch_2_6_loads_weights_only_loads_on_every_torch(tmp_path):
+    """mmagic's checkpoints hold a Counter; torch 2.1's weights-only set has
+    none of these, torch >= 2.6's has them all."""
+    from collections import Counter
+    data = dict(counter=Counter(a=2), ids={1, 2}, raw=bytearray(b'xy'),
+                value=1 + 2j, device=torch.device('cpu'),
+                dtypes=[torch.bfloat16, torch.bool, torch.uint8])
+    path = tmp_path / 'ckpt.pth'
+    torch.save(data, path)
+    assert _load_checkpoint(str(path), 'cpu') == data
+
+
 class _Payload:
     pass
 
