@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / 'README.md'
 EXAMPLES = sorted((REPO / 'docs' / 'examples').glob('*.py'))
 CONFIG_FOLDERS = sorted(path for path in (REPO / 'configs').iterdir()
-                        if path.is_dir())
+                        if path.is_dir() and path.name != '_base_')
 
 
 def test_readme_stays_short():

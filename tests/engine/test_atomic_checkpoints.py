@@ -231,7 +231,7 @@ def test_config_custom_imports_make_checkpoint_writes_atomic(tmp_path):
     script.write_text(
         'from mmengine.config import Config\n'
         'from mmengine.fileio import get_file_backend\n'
-        "Config.fromfile('configs/toy/sad_pafu_demo.py')\n"
+        "Config.fromfile('configs/pafu_sad/pafu_sad.py')\n"
         "print(type(get_file_backend('/a/iter_1.pth')).__name__)\n")
     result = config_e2e.run_tool(script)
     assert result.stdout.strip().endswith('AtomicLocalBackend')

@@ -71,7 +71,7 @@ def test_custom_imports_given_by_cfg_options_are_imported(tmp_path):
     sys.path.insert(0, str(tmp_path))
     try:
         args = argparse.Namespace(
-            config='configs/toy/sad_pafu_demo.py', launcher='none',
+            config='configs/pafu_sad/pafu_sad.py', launcher='none',
             work_dir=str(tmp_path), local_rank=0,
             cfg_options={'custom_imports.imports': ['cfg_options_plugin']})
         load_run_config(args)

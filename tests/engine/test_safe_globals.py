@@ -117,7 +117,7 @@ def test_config_custom_imports_install_the_allow_list(tmp_path):
     _mmengine_like_checkpoint(path)
     code = ('from mmengine.config import Config; '
             'from mmengine.runner.checkpoint import _load_checkpoint; '
-            "Config.fromfile('configs/toy/sad_pafu_demo.py'); "
+            "Config.fromfile('configs/pafu_sad/pafu_sad.py'); "
             f"print(type(_load_checkpoint({str(path)!r})['message_hub']"
             "['log_scalars']['train/loss']).__name__)")
     result = subprocess.run([sys.executable, '-c', code],

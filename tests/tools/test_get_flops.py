@@ -6,7 +6,7 @@ import pytest
 @pytest.mark.e2e
 def test_get_flops_counts_the_pafu_of_the_demo_config(run_tool):
     result = run_tool('tools/analysis/get_flops.py',
-                      'configs/toy/sad_pafu_demo.py', '--shape', '32')
+                      'configs/pafu_sad/pafu_sad.py', '--shape', '32')
     output = result.stdout + result.stderr
     assert 'Input shape: (1, 3, 32, 32)' in output
     assert re.search(r'\|\s*model\.network\.conv\s*\|', output)

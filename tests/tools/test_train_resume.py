@@ -16,7 +16,7 @@ def test_resumed_run_equals_uninterrupted_run_bitwise(run_tool, small_sad,
     exactly as the uninterrupted run."""
     options = [*small_sad, 'train_cfg.max_iters=6',
                'default_hooks.checkpoint.interval=3']
-    config = 'configs/toy/sad_pafu_demo.py'
+    config = 'configs/pafu_sad/pafu_sad.py'
     run_tool('tools/train.py', config, '--work-dir', tmp_path / 'full',
              '--cfg-options', *options)
     run_tool('tools/train.py', config, '--work-dir', tmp_path / 'resumed',
@@ -45,7 +45,7 @@ def _assert_same_training_state(full: dict, resumed: dict) -> None:
                        resumed['rng_state']['torch'])
 
 
-CONFIG = 'configs/toy/sad_pafu_demo.py'
+CONFIG = 'configs/pafu_sad/pafu_sad.py'
 TWO_CHECKPOINTS = [
     'train_cfg.max_iters=6', 'default_hooks.checkpoint.interval=3'
 ]

@@ -9,9 +9,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _train(config: str, work_dir: Path, iters: int):
-    """Train ``configs/toy/<config>`` for ``iters`` iterations through the
+    """Train ``configs/<config>`` for ``iters`` iterations through the
     Runner; return the runner and its final validation metrics."""
-    cfg = Config.fromfile(REPO / 'configs' / 'toy' / config)
+    cfg = Config.fromfile(REPO / 'configs' / config)
     cfg.launcher = 'none'
     cfg.work_dir = str(work_dir)
     cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters

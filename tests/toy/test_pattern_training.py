@@ -9,8 +9,8 @@ def test_acda_detects_patterns_a_conv_cannot_and_both_follow_the_shift(
         tmp_path, train_toy):
     results = {}
     for name in ('conv', 'acda'):
-        runner, metrics = train_toy(f'patterns_{name}.py', tmp_path / name,
-                                    400)
+        runner, metrics = train_toy(f'acda_patterns/{name}_patterns.py',
+                                    tmp_path / name, 400)
         scene = runner.train_dataloader.dataset[0]
         shifted = runner.val_dataloader.dataset[0]
         model = runner.model.eval()

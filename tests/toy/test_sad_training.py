@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.e2e
 def test_demo_config_trains_through_the_runner_and_lowers_the_loss(tmp_path):
     result = subprocess.run([
-        sys.executable, 'tools/train.py', 'configs/toy/sad_pafu_demo.py',
+        sys.executable, 'tools/train.py', 'configs/pafu_sad/pafu_sad.py',
         '--work-dir',
         str(tmp_path), '--cfg-options', 'train_cfg.max_iters=60',
         'train_cfg.val_interval=60', 'default_hooks.logger.interval=10',
@@ -45,8 +45,8 @@ def test_jointly_trained_pafu_beats_fcnn_and_learns_the_papers_kernels(
     # The final error's ratio to the FCNN's follows float summation order
     # (0.34-0.67 seen, README); the kernels do not.
     iters = 1000
-    pafu, pafu_metrics = train_toy('sad_pafu.py', tmp_path / 'pafu', iters)
-    _, fcnn_metrics = train_toy('sad_fcnn.py', tmp_path / 'fcnn', iters)
+    pafu, pafu_metrics = train_toy('pafu_sad/pafu_sad.py', tmp_path / 'pafu', iters)
+    _, fcnn_metrics = train_toy('pafu_sad/fcnn_sad.py', tmp_path / 'fcnn', iters)
     assert pafu_metrics['toy/mae'] < fcnn_metrics['toy/mae']
     conv = pafu.model.network.conv
     dirac = dirac_kernel(conv)

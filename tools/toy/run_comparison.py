@@ -34,25 +34,24 @@ from pafu_acda_mm.toy.figures import (plot_pafu_kernels,
                                       plot_pattern_detection,
                                       plot_sad_comparison)
 
-CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs',
-                   'toy')
+CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs')
 SAD_METHODS = {
     'FCNN':
-    'sad_fcnn.py',
+    'pafu_sad/fcnn_sad.py',
     'Residual FCNN':
-    'sad_residual_fcnn.py',
+    'pafu_sad/residual-fcnn_sad.py',
     'KPN':
-    'sad_kpn.py',
+    'pafu_sad/kpn_sad.py',
     'PAFU':
-    'sad_pafu.py',
+    'pafu_sad/pafu_sad.py',
     "PAFU, 36.9K-parameter selector (the paper's budget)":
-    'sad_pafu_paper_budget.py',
+    'pafu_sad/pafu-paper-budget_sad.py',
     'PAFU, kernels fixed to Dirac + zero (diagnostic)':
-    'sad_pafu_fixed_kernels.py',
+    'pafu_sad/pafu-fixed-kernels_sad.py',
 }
 PATTERN_METHODS = {
-    'Conv 7x7': 'patterns_conv.py',
-    'ACDA 7x7': 'patterns_acda.py',
+    'Conv 7x7': 'acda_patterns/conv_patterns.py',
+    'ACDA 7x7': 'acda_patterns/acda_patterns.py',
 }
 SHIFT = (20, 20)
 
@@ -74,7 +73,7 @@ def train(config: str, work_dir: str, iters_scale: float):
     """Train one config; return its runner, validation metrics and time.
 
     Args:
-        config (str): Config file name under ``configs/toy``.
+        config (str): Config path under ``configs/``.
         work_dir (str): The run's work dir.
         iters_scale (float): Factor on ``max_iters`` (validation runs at
             the end either way).

@@ -1,8 +1,8 @@
-# SAD diagnostic: the PAFU of sad_pafu.py with its kernels set to the optimal
+# SAD diagnostic: the PAFU of pafu_sad.py with its kernels set to the optimal
 # pair (a Dirac and a zero kernel, PAFU paper 3.2) and frozen; only the
 # selector learns. Shows whether the selector can learn the routing that the
 # paper's solution needs, separately from finding the kernels.
-_base_ = ['./sad_pafu.py']
+_base_ = ['./pafu_sad.py']
 
 # Frozen kernels make the regulariser a constant (1 for a zero kernel).
 model = dict(

@@ -14,7 +14,7 @@
 # Straight-through Gumbel-softmax with tau 5: tau does not change the sampled
 # (forward) selection, only the surrogate gradient.
 # Adam lr 1e-2 for this one layer; the 35K-parameter CNNs use 1e-3 (with
-# 1e-2 the FCNN stays at MAE 0.29). sad_pafu_paper_budget.py widens the
+# 1e-2 the FCNN stays at MAE 0.29). pafu-paper-budget_sad.py widens the
 # selector to the comparison's 35K parameters.
 _base_ = ['./_base_/sad.py']
 

@@ -4,10 +4,10 @@
 # shifted down-right by 20 pixels (translation equivariance).
 # Optimiser: Adam 1e-3 for both layers. The paper's SGD lr 0.01 makes ACDA
 # with the paper's 1x1 + 3x3 generator diverge (NaN within 400 iterations
-# from its default initialisation); with patterns_acda.py's 7x7 + 3x3
+# from its default initialisation); with acda_patterns.py's 7x7 + 3x3
 # generator it stays finite but has learnt nothing after 2000 iterations
 # (recall 0, MSE 2.1e-3, the conv's level).
-_base_ = ['./toy_runtime.py']
+_base_ = ['../../_base_/toy_runtime.py']
 
 scene = dict(seed=0, size=100, num_patterns=25, scales=(3, 5, 7), margin=20)
 train_dataloader = dict(

@@ -5,7 +5,7 @@
 # on a laptop CPU for the 35K-parameter CNNs). Smaller training images would
 # be cheaper but give zero padding (which looks like black pixels) a large
 # share of the pixels: it confuses every method's black-pixel detection.
-_base_ = ['./toy_runtime.py']
+_base_ = ['../../_base_/toy_runtime.py']
 
 train_dataloader = dict(
     batch_size=2,
