@@ -48,6 +48,8 @@ setup(
     extras_require={
         **CODEBASE_REQUIRES,
         'all': sorted({r for reqs in CODEBASE_REQUIRES.values() for r in reqs}),
+        # tools/deploy/export_onnx.py: export, check and run the ONNX file.
+        'deploy': ['onnx', 'onnxruntime'],
         'tests': ['pytest'],
     },
 )

@@ -102,7 +102,7 @@ if ! "${pip[@]}" --no-deps --no-index "${mmcv_links[@]}" mmcv==2.1.0 2>/dev/null
   "${pip[@]}" --no-deps --no-index --find-links "$built_wheels" mmcv==2.1.0
 fi
 
-"${pip[@]}" --no-build-isolation -e "$repo[all,tests]"
+"${pip[@]}" --no-build-isolation -e "$repo[all,deploy,tests]"
 
 "$env_dir/bin/python" - <<'PY'
 import torch, torchvision, mmcv.ops  # noqa: F401  fail loudly on a broken build
