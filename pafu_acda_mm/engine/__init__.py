@@ -3,6 +3,7 @@ on torch >= 2.6, random-state resume, CPU distributed runs, runner set-up
 from tool arguments, FLOP counting, recording what the adaptive layers
 choose, and deploy conversion of PAFUs."""
 from .adaptivity import AdaptivityRecorder, acda_scale_weights
+from .alternating_optimization import PAFUAlternatingOptimizationHook
 from .atomic_checkpoints import (AtomicLocalBackend, CrashSafeCheckpointHook,
                                  atomic_write, checkpoint_defect,
                                  find_readable_checkpoint,
@@ -23,6 +24,7 @@ from .safe_globals import (allow_mmengine_checkpoint_globals,
 
 __all__ = [
     'AdaptivityRecorder', 'AtomicLocalBackend', 'CrashSafeCheckpointHook',
+    'PAFUAlternatingOptimizationHook',
     'RNGStateHook',
     'acda_complexity',
     'acda_scale_weights', 'adaptive_flop_analyzer', 'add_runner_arguments',
