@@ -12,12 +12,17 @@ from .kpn import KPN
 from .patterns import (PatternDetectionDataset, make_pattern_sample,
                        pattern_template)
 from .sad import SADDataset, make_sad_sample, sad_grid
-from .sad_optimal_kernels import SADOptimalPAFUKernels, dirac_kernel
+from .sad_optimal_kernels import (PAPERS_PAIR_DIRAC_TOLERANCE,
+                                  PAPERS_PAIR_ZERO_TOLERANCE,
+                                  SADOptimalPAFUKernels, dirac_kernel,
+                                  is_papers_kernel_pair)
 from .single_layer import SingleLayer
 
 __all__ = [
+    'PAPERS_PAIR_DIRAC_TOLERANCE', 'PAPERS_PAIR_ZERO_TOLERANCE',
     'CentreDetection', 'DenseError', 'DenseRegressor', 'FCNN', 'KPN',
     'PAFUDenseRegressor', 'PatternDetectionDataset', 'SADDataset',
     'SADOptimalPAFUKernels', 'SingleLayer', 'dirac_kernel',
+    'is_papers_kernel_pair',
     'make_pattern_sample', 'make_sad_sample', 'pattern_template', 'sad_grid'
 ]

@@ -1,5 +1,6 @@
-"""The SAD-optimal PAFU kernels as an initialiser, to train the selector
-alone (a diagnostic of the PAFU paper's claim, fig. 2)."""
+"""The SAD-optimal PAFU kernels: a test of whether a PAFU learned them, and
+an initialiser to train the selector alone (a diagnostic of the PAFU paper's
+claim, fig. 2)."""
 import torch
 from mmengine.model.weight_init import BaseInit, update_init_info
 from mmengine.registry import WEIGHT_INITIALIZERS
@@ -26,6 +27,35 @@ def dirac_kernel(layer: PAFU) -> torch.Tensor:
     dirac[range(layer.out_channels),
           range(layer.in_channels), size // 2, size // 2] = 1
     return dirac
+
+
+# A Dirac has norm sqrt(C) (1.73 for RGB): both bounds are far below it.
+PAPERS_PAIR_DIRAC_TOLERANCE = 0.1
+PAPERS_PAIR_ZERO_TOLERANCE = 0.3
+
+
+def is_papers_kernel_pair(layer: PAFU) -> bool:
+    """Whether a 2-kernel PAFU learned SAD's optimal pair (PAFU paper 3.2):
+    one kernel within :data:`PAPERS_PAIR_DIRAC_TOLERANCE` of the Dirac
+    (Frobenius norm), the other of norm below
+    :data:`PAPERS_PAIR_ZERO_TOLERANCE` (biases aside).
+
+    Args:
+        layer (PAFU): With 2 kernels, as :func:`dirac_kernel` needs.
+
+    Returns:
+        bool: Whether it did.
+    """
+    if layer.num_kernels != 2:
+        raise ValueError('the pair needs a PAFU with num_kernels=2, got '
+                         f'{layer.num_kernels}')
+    dirac = dirac_kernel(layer)
+    kernels = layer.kernels.detach().reshape(2, *dirac.shape)
+    distances = [(kernel - dirac).norm().item() for kernel in kernels]
+    near_dirac = distances.index(min(distances))
+    return (distances[near_dirac] < PAPERS_PAIR_DIRAC_TOLERANCE
+            and kernels[1 - near_dirac].norm().item() <
+            PAPERS_PAIR_ZERO_TOLERANCE)
 
 
 @WEIGHT_INITIALIZERS.register_module()

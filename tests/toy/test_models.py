@@ -4,8 +4,10 @@ import torch.nn as nn
 from mmengine.registry import MODELS
 
 from pafu_acda_mm.layers import PAFU
-from pafu_acda_mm.toy import (FCNN, KPN, SADOptimalPAFUKernels, SingleLayer,
-                              dirac_kernel)
+from pafu_acda_mm.toy import (FCNN, KPN, PAPERS_PAIR_DIRAC_TOLERANCE,
+                              PAPERS_PAIR_ZERO_TOLERANCE,
+                              SADOptimalPAFUKernels, SingleLayer,
+                              dirac_kernel, is_papers_kernel_pair)
 
 
 def test_baselines_have_the_papers_parameter_budget():
@@ -88,3 +90,26 @@ def test_sad_optimal_kernels_give_the_input_or_zero_at_every_pixel():
     assert not out[~keep].any()
     with pytest.raises(ValueError, match='Dirac'):
         dirac_kernel(PAFU(3, 4, 3))
+
+
+def test_papers_pair_is_a_dirac_and_a_near_zero_kernel_in_either_order():
+    layer = SingleLayer(dict(type='PAFU', num_kernels=2), kernel_size=5).conv
+    assert not is_papers_kernel_pair(layer)  # the default init
+    SADOptimalPAFUKernels()(layer)
+    assert is_papers_kernel_pair(layer)
+    weight = layer.weight.detach()
+    weight.copy_(torch.cat([weight[3:], weight[:3]]))
+    assert is_papers_kernel_pair(layer)
+    # Just inside and just outside each tolerance, the bias aside.
+    layer.bias.detach().fill_(1.0)
+    noise = torch.randn_like(weight[:3])
+    for scale, expected in ((0.99, True), (1.01, False)):
+        weight[:3] = scale * PAPERS_PAIR_ZERO_TOLERANCE * noise / noise.norm()
+        assert is_papers_kernel_pair(layer) == expected
+    weight[:3] = 0
+    for scale, expected in ((0.99, True), (1.01, False)):
+        weight[3:] = dirac_kernel(layer) + (
+            scale * PAPERS_PAIR_DIRAC_TOLERANCE * noise / noise.norm())
+        assert is_papers_kernel_pair(layer) == expected
+    with pytest.raises(ValueError, match='num_kernels=2'):
+        is_papers_kernel_pair(PAFU(3, 3, 5, num_kernels=3))

@@ -5,8 +5,12 @@ layers from the registry), then writes to the work dir a results table
 (``results.md``, also printed) and figures:
 
 - ``sad``: FCNN, residual FCNN, KPN and PAFU on the Spatially Adaptive
-  Dataset (PAFU paper 3.2, fig. 2): validation MAE per method, each
-  method's output and error map, PAFU's selection map and learned kernels.
+  Dataset (PAFU paper 3.2, fig. 2), each trained from ``--seeds`` seeds
+  (in ``--workers`` processes of one torch thread each, so a seed's run is
+  the same whatever the machine's core count): the median and range of the
+  validation MAE per method, for PAFU how many seeds learned the paper's
+  kernel pair, and the first seed's outputs, error maps, PAFU selection
+  map and learned kernels.
 - ``patterns``: one 7x7 convolution vs one ACDA 7x7 layer on multi-scale
   pattern detection (ACDA paper 3.3, fig. 6): MSE on the training scene and
   on the scene shifted by (20, 20), detection recall, false positives and
@@ -16,19 +20,27 @@ Usage::
 
     python tools/toy/run_comparison.py [--task sad|patterns|all]
         [--work-dir work_dirs/toy_comparison] [--iters-scale 1.0]
+        [--seeds 3] [--workers 2]
 """
 import argparse
+import multiprocessing
 import os
 import os.path as osp
+import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.hooks import EMAHook, Hook
 from mmengine.logging import print_log
 
 from pafu_acda_mm.engine import AdaptivityRecorder, build_runner
 from pafu_acda_mm.layers import PAFU
-from pafu_acda_mm.toy import dirac_kernel
+from pafu_acda_mm.toy import (PAPERS_PAIR_DIRAC_TOLERANCE,
+                              PAPERS_PAIR_ZERO_TOLERANCE, dirac_kernel,
+                              is_papers_kernel_pair)
 from pafu_acda_mm.toy.equivariance import shift_equivariance_error
 from pafu_acda_mm.toy.figures import (plot_pafu_kernels,
                                       plot_pattern_detection,
@@ -66,10 +78,45 @@ def parse_args():
         type=float,
         default=1.0,
         help='multiply every config\'s max_iters (e.g. 0.1 for a smoke run)')
-    return parser.parse_args()
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        default=3,
+        help='SAD: train every method from seeds 0 .. SEEDS - 1')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=2,
+        help='SAD: training processes at once, one torch thread each')
+    args = parser.parse_args()
+    for name in ('seeds', 'workers'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
+    return args
 
 
-def train(config: str, work_dir: str, iters_scale: float):
+class FirstValidationMetrics(Hook):
+    """Keep the metrics of the run's first validation.
+
+    That is the one the training loop runs at its end: with an
+    ``EMAHook`` it validates the averaged weights, which a later
+    ``runner.val()`` would not (it re-initialises the hooks' state).
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.metrics = None
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self.metrics is None:
+            self.metrics = dict(metrics)
+
+
+def train(config: str,
+          work_dir: str,
+          iters_scale: float,
+          seed: Optional[int] = None):
     """Train one config; return its runner, validation metrics and time.
 
     Args:
@@ -77,60 +124,151 @@ def train(config: str, work_dir: str, iters_scale: float):
         work_dir (str): The run's work dir.
         iters_scale (float): Factor on ``max_iters`` (validation runs at
             the end either way).
+        seed (int, optional): Replaces the config's ``randomness.seed``.
 
     Returns:
         tuple[Runner, dict, float]: The trained runner (model in eval
-        mode), the final validation metrics and the training seconds.
+        mode, with the weights that were validated), the final validation
+        metrics and the training seconds.
     """
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     cfg.launcher = 'none'
     cfg.work_dir = work_dir
     iters = max(1, round(cfg.train_cfg.max_iters * iters_scale))
     cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
+    if seed is not None:
+        cfg.randomness.seed = seed
+    # One process trains several seeds: runner names must differ.
+    cfg.experiment_name = f'{osp.basename(work_dir)}_{time.time_ns()}'
     runner = build_runner(cfg)
+    recorder = FirstValidationMetrics()
+    runner.register_hook(recorder)
     start = time.perf_counter()
     runner.train()
     seconds = time.perf_counter() - start
-    metrics = runner.val()
+    swap_in_averaged_weights(runner)
     runner.model.eval()
-    return runner, metrics, seconds
+    return runner, recorder.metrics, seconds
+
+
+def swap_in_averaged_weights(runner) -> None:
+    """Load an ``EMAHook``'s averaged weights (the validated ones) into the
+    runner's model, so figures and kernel notes show what was measured."""
+    for hook in runner.hooks:
+        if isinstance(hook, EMAHook):
+            hook.before_val_epoch(runner)  # swaps the averaged weights in
 
 
 def num_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def sad_comparison(work_dir: str, iters_scale: float) -> str:
-    """Train the SAD methods; write figures; return the markdown table."""
+def train_sad_seed(config: str, work_dir: str, iters_scale: float,
+                   seed: int) -> dict:
+    """Train one SAD method from one seed (in a worker process).
+
+    Returns:
+        dict: ``mae``, ``mse``, ``params``, ``iters``, ``seconds``; per PAFU
+        layer ``papers_pair`` (bool) and ``note``; and for the figures the
+        first validation image's ``inputs``, ``target``, ``output`` and
+        per PAFU its ``selection`` map, ``kernels`` and ``bias``.
+    """
+    runner, metrics, seconds = train(config, work_dir, iters_scale, seed)
+    sample = runner.val_dataloader.dataset[0]
+    with torch.no_grad(), AdaptivityRecorder(runner.model) as recorder:
+        output = runner.model(sample['inputs'][None],
+                              sample['target'][None])[0]
+    selections, _ = recorder.pop()
+    pafus = []
+    for layer_name, layer_selections in selections.items():
+        pafu = runner.model.get_submodule(layer_name)
+        pafus.append(
+            dict(
+                papers_pair=is_papers_kernel_pair(pafu),
+                note=pafu_kernel_note(pafu),
+                selection=layer_selections[0][0],
+                kernels=per_kernel(pafu.kernels.detach(), pafu.num_kernels),
+                bias=per_kernel(pafu.bias.detach(), pafu.num_kernels)))
+    return dict(
+        mae=metrics['toy/mae'],
+        mse=metrics['toy/mse'],
+        params=num_params(runner.model),
+        iters=runner.iter,
+        seconds=seconds,
+        pafus=pafus,
+        inputs=sample['inputs'],
+        target=sample['target'],
+        output=output)
+
+
+def _single_thread() -> None:
+    """Worker initialiser: one torch thread, so that a seed's float
+    summation order, hence its result, does not depend on the machine."""
+    torch.set_num_threads(1)
+
+
+def sad_comparison(work_dir: str, iters_scale: float, seeds: int,
+                   workers: int) -> str:
+    """Train the SAD methods from every seed; write figures; return the
+    markdown table."""
+    runs = [(name, seed) for name in SAD_METHODS for seed in range(seeds)]
+    with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context('spawn'),
+            initializer=_single_thread) as pool:
+        futures = {(name, seed): pool.submit(
+            train_sad_seed, SAD_METHODS[name],
+            osp.join(work_dir,
+                     osp.splitext(SAD_METHODS[name])[0] + f'_seed{seed}'),
+            iters_scale, seed)
+                   for name, seed in runs}
+        results = {run: future.result() for run, future in futures.items()}
     rows = [
-        '| Method | Params | Val MAE | Val MSE | Train iters | Train time |',
-        '|---|---:|---:|---:|---:|---:|'
+        f'| Method | Params | Val MAE, median of {seeds} seeds | '
+        'Val MAE, min - max | Val MAE per seed | '
+        "PAFU kernels: the paper's pair | Train iters | Train time per run |",
+        '|---|---:|---:|---:|---:|---:|---:|---:|'
     ]
     outputs, notes = {}, []
     for name, config in SAD_METHODS.items():
-        stem = osp.splitext(config)[0]
-        runner, metrics, seconds = train(config, osp.join(work_dir, stem),
-                                         iters_scale)
-        rows.append(f'| {name} | {num_params(runner.model) / 1e3:.1f}K | '
-                    f'{metrics["toy/mae"]:.4f} | {metrics["toy/mse"]:.5f} | '
-                    f'{runner.iter} | {seconds:.0f} s |')
-        sample = runner.val_dataloader.dataset[0]
-        with torch.no_grad(), AdaptivityRecorder(runner.model) as recorder:
-            outputs[name] = runner.model(sample['inputs'][None],
-                                         sample['target'][None])[0]
-        selections, _ = recorder.pop()
-        for layer_name, layer_selections in selections.items():
-            pafu = runner.model.get_submodule(layer_name)
-            notes.append(f'{name}: {pafu_kernel_note(pafu)}')
+        per_seed: List[dict] = [results[name, seed] for seed in range(seeds)]
+        maes = [run['mae'] for run in per_seed]
+        pairs = ([all(p['papers_pair'] for p in run['pafus'])
+                  for run in per_seed] if per_seed[0]['pafus'] else None)
+        pair_cell = ('-' if pairs is None else
+                     f'{sum(pairs)} of {seeds} seeds')
+        rows.append(
+            f'| {name} | {per_seed[0]["params"] / 1e3:.1f}K | '
+            f'{statistics.median(maes):.4f} | '
+            f'{min(maes):.4f} - {max(maes):.4f} | '
+            f'{", ".join(f"{mae:.3f}" for mae in maes)} | {pair_cell} | '
+            f'{per_seed[0]["iters"]} | '
+            f'{statistics.median(run["seconds"] for run in per_seed):.0f} s |')
+        first = per_seed[0]
+        outputs[name] = first['output']
+        for pafu in first['pafus']:
+            notes.append(f'{name}: {pafu["note"]}')
             plot_pafu_kernels(
-                osp.join(work_dir, f'{stem}_selection_kernels.png'),
-                sample['inputs'], layer_selections[0][0],
-                per_kernel(pafu.kernels.detach(), pafu.num_kernels),
-                per_kernel(pafu.bias.detach(), pafu.num_kernels))
+                osp.join(work_dir, sad_kernels_figure(config)),
+                first['inputs'], pafu['selection'], pafu['kernels'],
+                pafu['bias'])
     plot_sad_comparison(
-        osp.join(work_dir, 'sad_comparison.png'), sample['inputs'],
-        sample['target'], outputs)
+        osp.join(work_dir, 'sad_comparison.png'), first['inputs'],
+        first['target'], outputs)
+    notes.insert(0, 'Learned kernels of seed 0 (Frobenius norms; '
+                 "the paper's pair: one kernel within "
+                 f'{PAPERS_PAIR_DIRAC_TOLERANCE} of the Dirac, the other of '
+                 f'norm below {PAPERS_PAIR_ZERO_TOLERANCE}):')
     return '\n'.join(rows + [''] + notes)
+
+
+def sad_kernels_figure(config: str) -> str:
+    """The selection-and-kernels figure's file name of a SAD config:
+    ``pafu_sad/pafu-fixed-kernels_sad.py`` ->
+    ``sad_pafu_fixed_kernels_selection_kernels.png``."""
+    stem = osp.splitext(osp.basename(config))[0]
+    method = stem[:-len('_sad')] if stem.endswith('_sad') else stem
+    return f'sad_{method.replace("-", "_")}_selection_kernels.png'
 
 
 def per_kernel(tensor: torch.Tensor, num_kernels: int) -> torch.Tensor:
@@ -192,7 +330,8 @@ def main():
     sections = []
     if args.task in ('sad', 'all'):
         sections.append('## SAD (PAFU paper 3.2)\n\n' +
-                        sad_comparison(args.work_dir, args.iters_scale))
+                        sad_comparison(args.work_dir, args.iters_scale,
+                                       args.seeds, args.workers))
     if args.task in ('patterns', 'all'):
         sections.append('## Pattern detection (ACDA paper 3.3)\n\n' +
                         pattern_comparison(args.work_dir, args.iters_scale))
