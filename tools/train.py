@@ -10,9 +10,9 @@ import logging
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from pafu_acda_mm.engine import (RNGStateHook, add_runner_arguments,
-                                 build_runner, checkpoint_defect,
-                                 destroy_distributed,
+from pafu_acda_mm.engine import (RNGStateHook, SelectionHealthHook,
+                                 add_runner_arguments, build_runner,
+                                 checkpoint_defect, destroy_distributed,
                                  find_readable_checkpoint, load_run_config)
 
 
@@ -70,11 +70,14 @@ def main():
             'CheckpointHook', CheckpointHook):
         checkpoint_hook.type = 'CrashSafeCheckpointHook'
 
-    # A resumed run continues the random streams (PAFU's Gumbel noise).
+    # A resumed run continues the random streams (PAFU's Gumbel noise), and
+    # the log shows whether the PAFU selections collapsed.
     custom_hooks = list(cfg.get('custom_hooks', []))
-    if not any(hook.get('type') in ('RNGStateHook', RNGStateHook)
-               for hook in custom_hooks):
-        cfg.custom_hooks = custom_hooks + [dict(type='RNGStateHook')]
+    for hook_class in (RNGStateHook, SelectionHealthHook):
+        if not any(hook.get('type') in (hook_class.__name__, hook_class)
+                   for hook in custom_hooks):
+            custom_hooks.append(dict(type=hook_class.__name__))
+    cfg.custom_hooks = custom_hooks
 
     build_runner(cfg).train()
     destroy_distributed()

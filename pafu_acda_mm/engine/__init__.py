@@ -1,7 +1,8 @@
 """Runtime support shared by every entry point and tool: checkpoint loading
 on torch >= 2.6, random-state resume, CPU distributed runs, runner set-up
 from tool arguments, FLOP counting, recording what the adaptive layers
-choose, and deploy conversion of PAFUs."""
+choose and their selection health in training logs, and deploy conversion
+of PAFUs."""
 from .adaptivity import AdaptivityRecorder, acda_scale_weights
 from .alternating_optimization import PAFUAlternatingOptimizationHook
 from .atomic_checkpoints import (AtomicLocalBackend, CrashSafeCheckpointHook,
@@ -18,6 +19,9 @@ from .runner_setup import (add_runner_arguments, build_model_from_config,
                            build_runner, drop_training,
                            enable_result_visualization,
                            enable_test_time_augmentation, load_run_config)
+from .selection_health import (SelectionHealthHook,
+                               acda_coefficient_statistics,
+                               pafu_selection_statistics)
 from .safe_globals import (allow_mmengine_checkpoint_globals,
                            load_local_checkpoint_weights_only,
                            mmengine_checkpoint_globals)
@@ -25,7 +29,8 @@ from .safe_globals import (allow_mmengine_checkpoint_globals,
 __all__ = [
     'AdaptivityRecorder', 'AtomicLocalBackend', 'CrashSafeCheckpointHook',
     'PAFUAlternatingOptimizationHook',
-    'RNGStateHook',
+    'RNGStateHook', 'SelectionHealthHook', 'acda_coefficient_statistics',
+    'pafu_selection_statistics',
     'acda_complexity',
     'acda_scale_weights', 'adaptive_flop_analyzer', 'add_runner_arguments',
     'allow_mmengine_checkpoint_globals', 'atomic_write',
