@@ -7,9 +7,11 @@ helpers instead of testing for torch features itself.
 import _compat_pickle
 import codecs
 import collections
+import inspect
 import pickle
 import re
 import types
+import warnings
 from typing import Callable, Dict, Iterable, Tuple, Union
 
 import torch
@@ -144,3 +146,28 @@ def load_weights_only(f, map_location=None):
         return torch.load(f, map_location=map_location, weights_only=True)
     return torch.load(f, map_location=map_location, weights_only=False,
                       pickle_module=_restricted_pickle)
+
+def onnx_export(model: torch.nn.Module, args: tuple, f, **kwargs) -> None:
+    """``torch.onnx.export`` through the TorchScript exporter on every
+    release.
+
+    From torch 2.9 on, ``torch.onnx.export`` defaults to its
+    ``torch.export``-based exporter (``dynamo=True``: it needs onnxscript and
+    takes ``dynamic_shapes`` instead of ``dynamic_axes``); releases before
+    2.5 have only the TorchScript exporter and no ``dynamo`` argument. Its
+    deprecation warning on new releases is silenced: the choice is made.
+
+    Args:
+        model (nn.Module): The model, as ``torch.onnx.export`` takes it.
+        args (tuple): Its example inputs.
+        f (str | PathLike | file-like): Where to write the ONNX file.
+        **kwargs: Further ``torch.onnx.export`` arguments of the TorchScript
+            exporter (``opset_version``, ``dynamic_axes``, ...).
+    """
+    if 'dynamo' in inspect.signature(torch.onnx.export).parameters:
+        kwargs['dynamo'] = False
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            'ignore', 'You are using the legacy TorchScript-based ONNX export',
+            DeprecationWarning)
+        torch.onnx.export(model, args, f, **kwargs)

@@ -9,6 +9,7 @@ from mmengine.registry import MODELS
 from .conv_geometry import Conv2dGeometry
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
+from .onnx_export import acda_onnx_forward
 from .memory_format import to_channels_last
 from .pixel_predictor import PixelPredictor
 from .row_images import as_image
@@ -343,6 +344,8 @@ class ACDA(Conv2dGeometry):
             output size for the same arguments (without ``B`` for an
             unbatched input).
         """
+        if torch.onnx.is_in_onnx_export():  # traceable standard operators
+            return acda_onnx_forward(self, x)
         x, unbatched = self.batched_input(x)
         x, padding = self.pad_input(x)
         coeffs = self.atom_generator(x, self.kernel_size, self.stride,

@@ -8,6 +8,7 @@ from mmengine.registry import MODELS
 
 from .conv_geometry import Conv2dGeometry
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
+from .onnx_export import pafu_onnx_forward
 from .pixel_predictor import PixelPredictor
 from .memory_format import memory_format_of, to_channels_last
 from .selected_conv import indexed_conv2d, selected_conv2d
@@ -170,6 +171,8 @@ class PAFU(Conv2dGeometry):
             ``return_selection`` the ``(B, H_out, W_out)`` int64 index map
             (without ``B`` for an unbatched input).
         """
+        if torch.onnx.is_in_onnx_export():  # traceable standard operators
+            return pafu_onnx_forward(self, x, return_selection)
         x, unbatched = self.batched_input(x)
         weight, bias, x = self._cast_for_compute(x)
         x, padding = self.pad_input(x)

@@ -1,0 +1,231 @@
+"""Eval-mode PAFU and ACDA as standard ONNX operators.
+
+While ``torch.onnx.export`` traces a model, :class:`~.PAFU` and
+:class:`~.ACDA` compute through these functions instead of their CPU and GPU
+paths, which a trace cannot record: those call a C++ extension (untraced:
+inside PAFU's autograd function it corrupts the heap in the exporter's graph
+passes), copy per image in Python loops and size their work on the host
+from the data. Both formulations are exact (the eval-mode layer's math, in
+another summation order) and keep batch, height and width dynamic; they use
+opset 11 operators (NonZero, ScatterND and older), so any opset from 17 on
+exports them.
+
+- PAFU: the selector's logits, their ArgMax, then per kernel its pixels
+  (NonZero), their windows gathered from the padded input (Gather) times
+  that kernel (MatMul), and the products put back in pixel order (one
+  ScatterND). One conv's multiply-adds plus the gathered windows (each
+  pixel's ``kh * kw * C_in`` inputs, one kernel's pixels at a time), where
+  "every kernel's response, then pick" would cost ``num_kernels`` convs.
+- ACDA: the basis formulation, one depthwise conv per basis scale (channel
+  multiplier ``m'``), a per-pixel MatMul with the coefficients and the 1x1
+  coefficient conv: a node count independent of the kernel size, where the
+  tap formulation takes a Slice, Mul and Add per non-zero tap.
+"""
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .gumbel import gumbel_argmax
+
+
+def check_exportable(layer: nn.Module) -> None:
+    """Refuse a training-mode export with a clear error.
+
+    Raises:
+        RuntimeError: If ``layer`` is in training mode: PAFU's training
+            forward samples Gumbel noise and both layers' predictors
+            normalise with batch statistics, which an inference graph must
+            not.
+    """
+    if layer.training:
+        raise RuntimeError(
+            f'{type(layer).__name__} exports to ONNX in eval mode only, but '
+            'it is in training mode: call model.eval() first and export with '
+            'torch.onnx.export\'s default training=TrainingMode.EVAL')
+
+
+def _predictor_input(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as the pixel predictors take it without a copy: channels-last
+    (their copy loops over images in Python, fixing the traced batch size).
+    Memory formats do not exist in ONNX: this exports as nothing."""
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def pafu_onnx_forward(pafu: nn.Module,
+                      x: torch.Tensor,
+                      return_selection: bool = False):
+    """:meth:`PAFU.forward` in eval mode, as traceable standard operators.
+
+    Args:
+        pafu (PAFU): The layer, in eval mode.
+        x (Tensor): ``(B, in_channels, H, W)`` or ``(in_channels, H, W)``.
+        return_selection (bool): Also return the selected kernel per output
+            pixel. Default: False.
+
+    Returns:
+        Tensor | tuple[Tensor, Tensor]: As :meth:`PAFU.forward`.
+    """
+    check_exportable(pafu)
+    x, unbatched = pafu.batched_input(x)
+    x, padding = pafu.pad_input(x)
+    logits = pafu.selector(_predictor_input(x), pafu.kernel_size, pafu.stride,
+                           padding, pafu.dilation)
+    index = gumbel_argmax(logits, dim=1, sample=False)
+    out = _selected_products(pafu, F.pad(
+        x, [padding[1], padding[1], padding[0], padding[0]]), index)
+    if unbatched:
+        out, index = out[0], index[0]
+    return (out, index) if return_selection else out
+
+
+def _kernel_taps(pafu: nn.Module) -> List[List[int]]:
+    """Per kernel, the flat tap indices ``u * kw + v`` of its support: a
+    smaller kernel of a mixed group multiplies only its own window."""
+    size_h, size_w = pafu.kernel_size
+    if pafu.kernel_sizes is None:
+        return [list(range(size_h * size_w))] * pafu.num_kernels
+    per_size = pafu.num_kernels // len(pafu.kernel_sizes)
+    taps = []
+    for kernel in range(pafu.num_kernels):
+        border = (size_h - pafu.kernel_sizes[kernel // per_size]) // 2
+        taps.append([
+            u * size_w + v for u in range(border, size_h - border)
+            for v in range(border, size_w - border)
+        ])
+    return taps
+
+
+def _selected_products(pafu: nn.Module, padded: torch.Tensor,
+                       index: torch.Tensor) -> torch.Tensor:
+    """``y[p] = W[index[p]] . window(p) + b[index[p]]``, unpadded.
+
+    Args:
+        pafu (PAFU): The layer (geometry, kernels, bias).
+        padded (Tensor): Zero-padded input ``(B, C_in, H_pad, W_pad)``.
+        index (Tensor): int64 ``(B, H_out, W_out)``.
+
+    Returns:
+        Tensor: ``(B, C_out, H_out, W_out)``.
+    """
+    channels, out_channels = pafu.in_channels, pafu.out_channels
+    groups = pafu.groups
+    batch, pad_h, pad_w = padded.shape[0], padded.shape[2], padded.shape[3]
+    out_h, out_w = index.shape[1], index.shape[2]
+    (stride_h, stride_w), (dilation_h, dilation_w) = pafu.stride, pafu.dilation
+    size_h, size_w = pafu.kernel_size
+    # Row r of `rows` is one input pixel; the window of output pixel p is
+    # rows base[p] + taps.
+    rows = padded.permute(0, 2, 3, 1).reshape(-1, channels)
+    base = (torch.arange(batch).view(-1, 1, 1) * (pad_h * pad_w) +
+            torch.arange(out_h).view(1, -1, 1) * (stride_h * pad_w) +
+            torch.arange(out_w).view(1, 1, -1) * stride_w).reshape(-1)
+    all_taps = (torch.arange(size_h).view(-1, 1) * (dilation_h * pad_w) +
+                torch.arange(size_w).view(1, -1) * dilation_w).reshape(-1)
+    # Kernels as tap-major, channel-minor matrices (C_out, kh * kw, C_in/g).
+    kernels = pafu.kernels.permute(0, 2, 3, 1).reshape(
+        pafu.num_kernels, out_channels, size_h * size_w, channels // groups)
+    biases = (None if pafu.bias is None else pafu.bias.view(
+        pafu.num_kernels, out_channels))
+    flat_index = index.reshape(-1)
+    pixels, products = [], []
+    for kernel, taps in enumerate(_kernel_taps(pafu)):
+        kernel_pixels = (flat_index == kernel).nonzero().reshape(-1)
+        kernel_taps = all_taps if len(taps) == size_h * size_w else all_taps[
+            taps]
+        windows = rows[(base[kernel_pixels].view(-1, 1) +
+                        kernel_taps).reshape(-1)]  # (P * T, C_in)
+        product = _grouped_matmul(windows, kernels[kernel][:, taps], groups)
+        if biases is not None:
+            product = product + biases[kernel]
+        pixels.append(kernel_pixels)
+        products.append(product)
+    products = torch.cat(products)
+    out = torch.zeros_like(products).index_put((torch.cat(pixels), ),
+                                               products)
+    return out.view(batch, out_h, out_w, out_channels).permute(0, 3, 1, 2)
+
+
+def _grouped_matmul(windows: torch.Tensor, matrix: torch.Tensor,
+                    groups: int) -> torch.Tensor:
+    """Windows ``(P * T, C_in)`` (``T`` taps each) times a kernel
+    ``(C_out, T, C_in / g)`` per group: ``(P, C_out)``."""
+    out_channels, num_taps, group_channels = matrix.shape
+    if groups == 1:
+        return windows.reshape(-1, num_taps * group_channels) @ matrix.reshape(
+            out_channels, -1).t()
+    per_group = windows.view(-1, num_taps, groups, group_channels).permute(
+        2, 0, 1, 3).reshape(groups, -1, num_taps * group_channels)
+    weights = matrix.reshape(groups, out_channels // groups, -1).transpose(
+        1, 2)
+    return torch.matmul(per_group, weights).permute(1, 0, 2).reshape(
+        -1, out_channels)
+
+
+def acda_onnx_forward(acda: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """:meth:`ACDA.forward` in eval mode, as traceable standard operators.
+
+    Args:
+        acda (ACDA): The layer, in eval mode.
+        x (Tensor): ``(B, in_channels, H, W)`` or ``(in_channels, H, W)``.
+
+    Returns:
+        Tensor: As :meth:`ACDA.forward`.
+    """
+    check_exportable(acda)
+    x, unbatched = acda.batched_input(x)
+    x, padding = acda.pad_input(x)
+    coeffs = acda.atom_generator(_predictor_input(x), acda.kernel_size,
+                                 acda.stride, padding, acda.dilation)
+    responses = _basis_responses(acda, x, padding)  # (B, C_in, K, Ho, Wo)
+    alpha = coeffs.unflatten(1, (acda.num_atoms, -1))
+    # Per pixel (m, K) @ (K, C_in): the atoms' responses (B, Ho, Wo, m, C).
+    atom_out = torch.matmul(alpha.permute(0, 3, 4, 1, 2),
+                            responses.permute(0, 3, 4, 2, 1))
+    out = _coefficient_conv(acda, atom_out)
+    return out[0] if unbatched else out
+
+
+def _basis_responses(acda: nn.Module, x: torch.Tensor,
+                     padding: Tuple[int, int]) -> torch.Tensor:
+    """Every input channel convolved with every basis: one depthwise conv
+    per scale, ``(B, C_in, S * m', H_out, W_out)``, bases in
+    :attr:`ACDA.fb_bases` order."""
+    channels, kernel_size = acda.in_channels, acda.kernel_size[0]
+    # Python ints (a traced tensor's shape would be a traced value): every
+    # scale has as many bases.
+    count = (acda.atom_generator.predict.out_channels // acda.num_atoms //
+             len(acda.scales))
+    responses = []
+    for size, bases in zip(acda.scales, acda.fb_bases):
+        # A smaller scale sits centred in the k x k window.
+        scale_padding = tuple(p - d * ((kernel_size - size) // 2)
+                              for p, d in zip(padding, acda.dilation))
+        # A negative amount (a smaller scale with less padding than its
+        # border) crops.
+        crop = [min(p, 0) for p in scale_padding]
+        x_in = F.pad(x, [crop[1]] * 2 + [crop[0]] * 2) if any(crop) else x
+        # Output channel c * m' + j: input channel c times basis j.
+        weight = bases.to(x.dtype).repeat(channels, 1, 1).unsqueeze(1)
+        response = F.conv2d(x_in, weight, None, acda.stride,
+                            [max(p, 0) for p in scale_padding],
+                            acda.dilation, channels)
+        responses.append(response.unflatten(1, (channels, count)))
+    return torch.cat(responses, dim=2)
+
+
+def _coefficient_conv(acda: nn.Module,
+                      atom_out: torch.Tensor) -> torch.Tensor:
+    """The 1x1 coefficient conv ``A`` on atom responses ``(B, H_out, W_out,
+    m, C_in)``: ``(B, C_out, H_out, W_out)``."""
+    num_atoms, channels, groups = acda.num_atoms, acda.in_channels, acda.groups
+    out_channels = acda.out_channels
+    # A's input channels are group-major, then atom, then channel.
+    image = atom_out.unflatten(-1, (groups, channels // groups)).permute(
+        0, 4, 3, 5, 1, 2).flatten(1, 3)
+    kernel = acda.weight.view(out_channels, channels // groups,
+                              num_atoms).transpose(1, 2).reshape(
+                                  out_channels, -1, 1, 1)
+    return F.conv2d(image, kernel, acda.bias, groups=groups)
+
