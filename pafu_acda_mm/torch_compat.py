@@ -12,7 +12,7 @@ import pickle
 import re
 import types
 import warnings
-from typing import Callable, Dict, Iterable, Tuple, Union
+from typing import Callable, Dict, Iterable, Optional, Tuple, Union
 
 import torch
 
@@ -55,6 +55,53 @@ if TORCH_VERSION >= (2, 3):
 else:
     import torch._dynamo
     is_compiling = torch._dynamo.is_compiling
+
+def library_op(qualname: str,
+               implementation: Callable,
+               fake: Callable,
+               backward: Optional[Callable] = None,
+               setup_context: Optional[Callable] = None) -> Callable:
+    """``implementation`` as the torch op ``qualname``
+    (``torch.library.custom_op``, no argument mutated), so that compiled
+    models keep it in their graph and ``torch.export`` shows it as one op.
+
+    Before torch 2.4 (no ``custom_op``) it stays a Python function, run
+    eagerly in compiled models (a graph break), differentiable through an
+    autograd function named like the op.
+
+    Args:
+        qualname (str): ``'namespace::name'``.
+        implementation (Callable): The op's function, annotated with types
+            (they make its schema).
+        fake (Callable): Outputs of the right shapes, dtypes and strides from
+            the same arguments, without computing (``register_fake``).
+        backward, setup_context (Callable, optional): The op's gradient, as
+            ``register_autograd`` takes them. Default: None, not
+            differentiable.
+
+    Returns:
+        Callable: The op.
+    """
+    if TORCH_VERSION >= (2, 4):
+        op = torch.library.custom_op(qualname, implementation,
+                                     mutates_args=())
+        op.register_fake(fake)
+        if backward is not None:
+            op.register_autograd(backward, setup_context=setup_context)
+        return op
+    if backward is None:
+        return torch.compiler.disable(implementation)
+
+    def forward(ctx, *inputs):
+        output = implementation(*inputs)
+        setup_context(ctx, inputs, output)
+        return output
+
+    function = type(qualname.split('::')[-1], (torch.autograd.Function, ),
+                    dict(forward=staticmethod(forward),
+                         backward=staticmethod(backward)))
+    return torch.compiler.disable(function.apply)
+
 
 # Globals allowed in weights-only loads beyond torch's own, on releases before
 # 2.6 (add_safe_globals is 2.4+, its ``(object, name)`` form 2.6+): first what
@@ -146,6 +193,7 @@ def load_weights_only(f, map_location=None):
         return torch.load(f, map_location=map_location, weights_only=True)
     return torch.load(f, map_location=map_location, weights_only=False,
                       pickle_module=_restricted_pickle)
+
 
 def onnx_export(model: torch.nn.Module, args: tuple, f, **kwargs) -> None:
     """``torch.onnx.export`` through the TorchScript exporter on every

@@ -4,11 +4,12 @@ mmengine's :class:`~mmengine.analysis.FlopAnalyzer` counts what a jit trace
 shows, one multiply-add as one FLOP, bias additions not counted. It does not
 know two ops of these layers:
 
-- ``prim::PythonOp._SelectedConv2d``, PAFU's hard-selection convolution:
-  every output pixel applies one kernel of the group, so it costs one
-  convolution with ``out_channels`` outputs (at the group's largest size).
-  Training's recomputation for the straight-through gradient is backward
-  work, not counted.
+- ``pafu_acda_mm::selected_conv2d`` (before torch 2.4 the autograd function
+  ``prim::PythonOp.selected_conv2d``) and ``pafu_acda_mm::indexed_conv2d``,
+  PAFU's hard-selection convolution: every output pixel applies one kernel
+  of the group, so it costs one convolution with ``out_channels`` outputs
+  (at the group's largest size). Training's recomputation for the
+  straight-through gradient is backward work, not counted.
 - ``aten::baddbmm``, with which ACDA accumulates its per-pixel atom products
   over scales.
 
@@ -35,7 +36,7 @@ def selected_conv_flop_jit(inputs: List[Any],
                            outputs: List[Any]) -> Counter:
     """PAFU's selected convolution: one kernel per output pixel.
 
-    Inputs are ``x, kernels (n * C_out, C_in / g, k, k), bias, selection``;
+    Inputs are ``x, kernels (n * C_out, C_in / g, k, k), ...``;
     the count is ``B * C_out * H_out * W_out * (C_in / g) * k * k``.
     """
     out_shape = get_shape(outputs[0])
@@ -73,7 +74,9 @@ def einsum_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
 
 
 ADAPTIVE_FLOP_HANDLES = {
-    'prim::PythonOp._SelectedConv2d': selected_conv_flop_jit,
+    'pafu_acda_mm::selected_conv2d': selected_conv_flop_jit,
+    'pafu_acda_mm::indexed_conv2d': selected_conv_flop_jit,
+    'prim::PythonOp.selected_conv2d': selected_conv_flop_jit,
     'aten::baddbmm': baddbmm_flop_jit,
     'aten::einsum': einsum_flop_jit,
 }

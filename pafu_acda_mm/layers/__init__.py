@@ -5,7 +5,7 @@ from .fourier_bessel import (fourier_bessel_bases,
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .pafu import PAFU, pafu_decorrelation_loss
 from .pixel_predictor import PixelPredictor
-from .selected_conv import indexed_conv2d, selected_conv2d
+from ..ops import indexed_conv2d, selected_conv2d
 
 __all__ = [
     'ACDA', 'PAFU', 'PixelPredictor', 'acda_conv2d', 'acda_conv2d_taps',

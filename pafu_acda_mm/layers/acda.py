@@ -10,9 +10,9 @@ from .conv_geometry import Conv2dGeometry
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
 from .onnx_export import acda_onnx_forward
-from .memory_format import to_channels_last
 from .pixel_predictor import PixelPredictor
-from .row_images import as_image
+from ..ops.memory_format import to_channels_last
+from ..ops.row_images import as_image
 from ..torch_compat import is_compiling
 
 
@@ -174,7 +174,7 @@ def _coefficient_conv(atom_out: torch.Tensor, weight: torch.Tensor,
     """
     num_atoms, in_channels = atom_out.shape[1:]
     out_channels = weight.shape[0]
-    # A grouped 1x1 conv of the rows as an image (see row_images.py); input
+    # A grouped 1x1 conv of the rows as an image (ops/row_images.py); input
     # channels group-major, then atom, then channel (a view for groups=1).
     rows = atom_out.view(-1, num_atoms, groups,
                          in_channels // groups).transpose(1, 2).reshape(

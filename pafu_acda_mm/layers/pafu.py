@@ -10,8 +10,8 @@ from .conv_geometry import Conv2dGeometry
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .onnx_export import pafu_onnx_forward
 from .pixel_predictor import PixelPredictor
-from .memory_format import memory_format_of, to_channels_last
-from .selected_conv import indexed_conv2d, selected_conv2d
+from ..ops import indexed_conv2d, selected_conv2d
+from ..ops.memory_format import memory_format_of, to_channels_last
 from ..torch_compat import get_autocast_dtype, is_autocast_enabled
 
 
@@ -90,7 +90,7 @@ class PAFU(Conv2dGeometry):
                         border:size_w - border] = 1
         self.register_buffer('kernel_support', support, persistent=False)
         # Channels-last: each kernel's (C_out, kh * kw * C_in) GEMM matrix
-        # is then a view (selected_conv.py).
+        # is then a view (ops/selected_conv_cpu.py).
         self.weight = nn.Parameter(
             torch.empty(num_kernels * out_channels, in_channels // groups,
                         size_h, size_w, memory_format=torch.channels_last))
@@ -177,9 +177,9 @@ class PAFU(Conv2dGeometry):
         weight, bias, x = self._cast_for_compute(x)
         x, padding = self.pad_input(x)
         # One zero-padded channels-last copy for the selector's convs and the
-        # gathered windows (selected_conv.py, which saves it for backward, as
-        # does the selector's first conv): each copy of the input costs ~0.1
-        # of a 64-channel 3x3 conv. Both then see an unpadded input.
+        # selected conv (which saves it for backward, as does the selector's
+        # first conv): each copy of the input costs ~0.1 of a 64-channel 3x3
+        # conv. Both then see an unpadded input.
         padded = to_channels_last(x, padding)
         logits = self.selector(padded, self.kernel_size, self.stride, (0, 0),
                                self.dilation)

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
-from .memory_format import to_channels_last
+from ..ops.memory_format import to_channels_last
 
 
 class PixelPredictor(nn.Module):

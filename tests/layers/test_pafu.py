@@ -4,8 +4,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pafu_acda_mm.layers import PAFU, pafu_decorrelation_loss
-from pafu_acda_mm.layers import row_images, selected_conv, window_products
-from pafu_acda_mm.layers.selected_conv import selected_conv2d
+from pafu_acda_mm.ops import (row_images, selected_conv2d, selected_conv_cpu,
+                              window_products)
+from pafu_acda_mm.torch_compat import TORCH_VERSION
 
 
 def per_kernel_reference(layer: PAFU, x, selection):
@@ -35,20 +36,20 @@ def chunking(request, monkeypatch):
     fused blocks of 16 pixels (a kernel's pixels split unevenly)."""
     if request.param == 'tiny chunks':
         monkeypatch.setattr(window_products, 'BLOCK_PIXELS', 1)
-        monkeypatch.setattr(selected_conv, '_WINDOW_CHUNK_RATIO', 0)
-        monkeypatch.setattr(selected_conv, '_MIN_FORWARD_CHUNK_ROWS', 1)
-        monkeypatch.setattr(selected_conv, '_BACKWARD_WINDOW_CHUNK_RATIO', 0)
-        monkeypatch.setattr(selected_conv, '_RESPONSE_CHUNK_OUTPUTS', 1)
+        monkeypatch.setattr(selected_conv_cpu, '_WINDOW_CHUNK_RATIO', 0)
+        monkeypatch.setattr(selected_conv_cpu, '_MIN_FORWARD_CHUNK_ROWS', 1)
+        monkeypatch.setattr(selected_conv_cpu, '_BACKWARD_WINDOW_CHUNK_RATIO', 0)
+        monkeypatch.setattr(selected_conv_cpu, '_RESPONSE_CHUNK_OUTPUTS', 1)
     elif request.param == 'unpadded chunks':
         monkeypatch.setattr(window_products, 'BLOCK_PIXELS', 16)
-        monkeypatch.setattr(selected_conv, '_ROWS_MULTIPLE', 1)
+        monkeypatch.setattr(selected_conv_cpu, '_ROWS_MULTIPLE', 1)
 
 
 @pytest.fixture(params=['channels-last responses', 'responses of x'])
 def response_source(request, monkeypatch):
     """Both inputs of the selection gradient's convolutions."""
     if request.param == 'responses of x':
-        monkeypatch.setattr(selected_conv, '_CHANNELS_LAST_MAX_CHANNELS', 0)
+        monkeypatch.setattr(selected_conv_cpu, '_CHANNELS_LAST_MAX_CHANNELS', 0)
 
 
 @pytest.fixture(
@@ -58,7 +59,7 @@ def products(request, monkeypatch):
     this CPU's default: fused in C++ for one group (window_products.py), or
     per chunk (row_images.linear_rows)."""
     fused = request.param == 'fused window products'
-    monkeypatch.setattr(selected_conv, 'can_fuse_window_products',
+    monkeypatch.setattr(selected_conv_cpu, 'can_fuse_window_products',
                         lambda x, window, groups: fused and groups == 1)
     monkeypatch.setattr(row_images, 'is_onednn_preferred',
                         lambda device: request.param == 'oneDNN products')
@@ -336,7 +337,7 @@ def test_kernels_are_stored_so_that_each_gemm_matrix_is_a_view():
     layer = PAFU(6, 4, 3, num_kernels=3)
     assert layer.weight.is_contiguous(memory_format=torch.channels_last)
     for kernel in range(3):
-        matrix = selected_conv._kernel_matrix(layer.weight, kernel, 4)
+        matrix = selected_conv_cpu._kernel_matrix(layer.weight, kernel, 4)
         assert matrix.shape == (4, 3 * 3 * 6, 1, 1)
         assert matrix.untyped_storage().data_ptr() == (
             layer.weight.untyped_storage().data_ptr())
@@ -347,10 +348,11 @@ def test_kernels_are_stored_so_that_each_gemm_matrix_is_a_view():
 
 def test_compiled_pafu_matches_eager_without_recompiling_per_selection():
     # Traced, the per-kernel pixel counts would be constants: every new
-    # selection would recompile.
+    # selection would recompile. From torch 2.4 the selected conv is a torch
+    # op, kept in the graph: no graph break either.
     torch._dynamo.reset()
     layer = PAFU(4, 4, 3, padding=1, num_kernels=4)
-    compiled = torch.compile(layer)
+    compiled = torch.compile(layer, fullgraph=TORCH_VERSION >= (2, 4))
     x = torch.randn(2, 4, 10, 10, requires_grad=True)
     selections = []
     with torch._dynamo.config.patch(error_on_recompile=True):

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from pafu_acda_mm.layers import ACDA, PAFU
-from pafu_acda_mm.layers.memory_format import (memory_format_of,
+from pafu_acda_mm.ops.memory_format import (memory_format_of,
                                                to_channels_last)
 
 FORMATS = pytest.mark.parametrize(

@@ -2,9 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pafu_acda_mm.layers import row_images
-from pafu_acda_mm.layers.row_images import (IMAGE_WIDTH, as_image, as_rows,
-                                            linear_rows)
+from pafu_acda_mm.ops import row_images
+from pafu_acda_mm.ops.row_images import (IMAGE_WIDTH, as_image, as_rows,
+                                         linear_rows)
 
 
 @pytest.mark.parametrize('count', [2 * IMAGE_WIDTH, IMAGE_WIDTH + 3])

@@ -1,15 +1,16 @@
-"""Convolution that applies one kernel of a group per output pixel.
+"""PAFU's selected convolution on the CPU: BLAS, oneDNN and a C++ op.
 
 ``y[p] = W[z_p] * x[window(p)] + b[z_p]`` for a one-hot selection ``z``. The
 forward and the ``dx``/``dW`` gradients touch only the selected kernel: output
 pixels are sorted by kernel and each kernel is a matrix product with the
 gathered windows of its pixels (an implicit im2col, in bounded chunks, never a
 full unfold), run as BLAS or as a oneDNN 1x1 convolution of the rows laid out
-as an image, whichever is faster on the device (see row_images.py). The
+as an image, whichever is faster on the device (see row_images.py); the
+forward of one group runs fused in C++ (window_products.py). The
 straight-through gradient of the selection,
 ``dL/dz_n[p] = <dL/dy[p], W_n * x[window(p)] + b_n>``, needs every kernel's
 response at every pixel; it is computed by convolutions over a few kernels at
-a time. Only the input, the kernels and the selected index are saved.
+a time. The functions take ops/selected_conv.py's arguments.
 """
 from typing import List, Optional, Tuple
 
@@ -94,7 +95,6 @@ class _Windows:
         self.unsort = torch.empty_like(self.order)
         self.unsort[self.order] = torch.arange(self.order.numel(),
                                                device=device)
-        # Sizing the per-kernel groups syncs with the host on GPU.
         self.counts = torch.bincount(index.flatten()).tolist()
         self.window = self.taps.numel() * channels
         self.chunk = max(min_chunk_rows,
@@ -237,38 +237,26 @@ def _add_kernel_grad(grad_weight: torch.Tensor, kernel: int,
     per_tap.add_(grad_matrix.view(per_tap.shape))
 
 
-class _SelectedConv2d(torch.autograd.Function):
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, selection, stride, padding, dilation,
-                groups):
-        index = selection.argmax(dim=1)
-        ctx.save_for_backward(x, weight, bias, index)
-        ctx.conv_args = (stride, padding, dilation, groups)
-        ctx.num_kernels = selection.shape[1]
-        return indexed_conv2d(x, weight, bias, index, selection.shape[1],
-                              stride, padding, dilation, groups)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight, bias, index = ctx.saved_tensors
-        stride, padding, dilation, groups = ctx.conv_args
-        need_x, need_weight, need_bias, need_selection = (
-            ctx.needs_input_grad[:4])
-        windows = _Windows(x, index, weight.shape[-2:], stride, padding,
-                           dilation, groups, _BACKWARD_WINDOW_CHUNK_RATIO)
-        # (B * H_out * W_out, C_out), pixel-major like the windows.
-        grad_rows = grad_out.permute(0, 2, 3, 1).reshape(-1, grad_out.shape[1])
-        grad_selection = None
-        if need_selection:
-            grad_selection = _selection_grad(x, windows, weight, bias,
-                                             grad_out, grad_rows,
-                                             ctx.num_kernels, stride, padding,
-                                             dilation)
-        grad_x, grad_weight, grad_bias = _selected_grads(
-            windows, weight, bias, grad_rows, need_x, need_weight, need_bias)
-        return (grad_x, grad_weight, grad_bias, grad_selection, None, None,
-                None, None)
+def selected_conv2d_backward(grad_out: torch.Tensor, x: torch.Tensor,
+                             weight: torch.Tensor,
+                             bias: Optional[torch.Tensor],
+                             index: torch.Tensor, num_kernels: int, stride,
+                             padding, dilation, groups: int, output_mask):
+    """``dx``, ``dW``, ``db`` and the selection gradient, each where
+    ``output_mask`` asks for it (see ops/selected_conv.py)."""
+    need_x, need_weight, need_bias, need_selection = output_mask
+    windows = _Windows(x, index, weight.shape[-2:], stride, padding,
+                       dilation, groups, _BACKWARD_WINDOW_CHUNK_RATIO)
+    # (B * H_out * W_out, C_out), pixel-major like the windows.
+    grad_rows = grad_out.permute(0, 2, 3, 1).reshape(-1, grad_out.shape[1])
+    grad_selection = None
+    if need_selection:
+        grad_selection = _selection_grad(x, windows, weight, bias, grad_out,
+                                         grad_rows, num_kernels, stride,
+                                         padding, dilation)
+    grad_x, grad_weight, grad_bias = _selected_grads(
+        windows, weight, bias, grad_rows, need_x, need_weight, need_bias)
+    return grad_x, grad_weight, grad_bias, grad_selection
 
 
 def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
@@ -358,59 +346,12 @@ def _selection_grad(x, windows: _Windows, weight, bias, grad_out, grad_rows,
     return torch.cat(grads, dim=1)
 
 
-# Inside a compiled model both run eagerly (a graph break each): traced, the
-# per-kernel pixel counts become constants, and every new selection would
-# recompile (p64 training ran 680x a conv compiled, as against 8.9x eager).
-@torch.compiler.disable
-def selected_conv2d(x: torch.Tensor,
-                    weight: torch.Tensor,
-                    bias: Optional[torch.Tensor],
-                    selection: torch.Tensor,
-                    stride: Tuple[int, int] = (1, 1),
-                    padding: Tuple[int, int] = (0, 0),
-                    dilation: Tuple[int, int] = (1, 1),
-                    groups: int = 1) -> torch.Tensor:
-    """Apply, at every output pixel, the kernel that ``selection`` picks.
-
-    Args:
-        x (Tensor): Input ``(B, C_in, H, W)``.
-        weight (Tensor): Kernel group ``(n * C_out, C_in / groups, kh, kw)``,
-            kernel ``i`` in rows ``i * C_out:(i + 1) * C_out``.
-        bias (Tensor, optional): ``(n * C_out,)``, laid out like ``weight``.
-        selection (Tensor): One-hot ``(B, n, H_out, W_out)`` in ``x``'s
-            dtype; its gradient is the straight-through one.
-        stride, padding, dilation (tuple[int, int]): As ``nn.Conv2d``.
-        groups (int): As ``nn.Conv2d``.
-
-    Returns:
-        Tensor: ``(B, C_out, H_out, W_out)`` in ``x``'s memory format.
-    """
-    return _SelectedConv2d.apply(x, weight, bias, selection, stride, padding,
-                                 dilation, groups)
-
-
-@torch.compiler.disable
-def indexed_conv2d(x: torch.Tensor,
-                   weight: torch.Tensor,
-                   bias: Optional[torch.Tensor],
-                   index: torch.Tensor,
-                   num_kernels: int,
-                   stride: Tuple[int, int] = (1, 1),
-                   padding: Tuple[int, int] = (0, 0),
-                   dilation: Tuple[int, int] = (1, 1),
-                   groups: int = 1) -> torch.Tensor:
-    """:func:`selected_conv2d`'s forward from the selected indices, without
-    a selection gradient (inference; also its autograd forward).
-
-    Args:
-        index (Tensor): int64 ``(B, H_out, W_out)`` in ``[0, num_kernels)``.
-        num_kernels (int): Kernels in ``weight``.
-        x, weight, bias, stride, padding, dilation, groups: As
-            :func:`selected_conv2d`.
-
-    Returns:
-        Tensor: ``(B, C_out, H_out, W_out)`` in ``x``'s memory format.
-    """
+def indexed_conv2d(x: torch.Tensor, weight: torch.Tensor,
+                   bias: Optional[torch.Tensor], index: torch.Tensor,
+                   num_kernels: int, stride, padding, dilation,
+                   groups: int) -> torch.Tensor:
+    """The selected convolution's forward; ``(B, C_out, H_out, W_out)`` in
+    ``x``'s memory format."""
     out_channels = weight.shape[0] // num_kernels
     kernel_size = weight.shape[-2:]
     if can_fuse_window_products(x, kernel_size.numel() * x.shape[1], groups):

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from pafu_acda_mm.layers import selected_conv
-from pafu_acda_mm.layers.window_products import (MAX_WINDOW,
-                                                 can_fuse_window_products,
-                                                 window_products)
+from pafu_acda_mm.ops import selected_conv_cpu
+from pafu_acda_mm.ops.window_products import (MAX_WINDOW,
+                                              can_fuse_window_products,
+                                              window_products)
 
 
 def test_fused_products_equal_the_chunked_ones_over_several_blocks():
@@ -17,8 +17,8 @@ def test_fused_products_equal_the_chunked_ones_over_several_blocks():
     index = torch.arange(800).remainder(4).view(2, 20, 20)
     args = (x, weight, bias, index, 4, (1, 1), (1, 1), (1, 1), 1)
     assert can_fuse_window_products(x, 9 * 64, 1)
-    fused = selected_conv.indexed_conv2d(*args)
-    chunked = selected_conv._sorted_products(*args[:-1], groups=1)
+    fused = selected_conv_cpu.indexed_conv2d(*args)
+    chunked = selected_conv_cpu._sorted_products(*args[:-1], groups=1)
     assert torch.allclose(
         fused.permute(0, 2, 3, 1).reshape(-1, 32), chunked, atol=1e-4)
 

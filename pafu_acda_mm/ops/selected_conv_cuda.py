@@ -1,0 +1,467 @@
+"""PAFU's selected convolution on CUDA: Triton kernels.
+
+Per-pixel kernel selection is mixture-of-experts routing with pixels as
+tokens and kernels as experts, so the kernels follow vLLM's fused MoE
+(``moe_align_block_size``) and ScatterMoE:
+
+- :func:`sort_pixels` sorts the output pixels by selected kernel and pads
+  each kernel's group to a multiple of :data:`PIXEL_BLOCK`, so that every
+  block of the sorted order holds one kernel's pixels. All of it runs on the
+  device: the grids are sized by the upper bound of the padded length, and
+  blocks past its end return at once, so nothing waits for the host.
+- Forward: per sorted block, an implicit GEMM of the gathered windows (read
+  on the fly from the channels-last input, zero padding by masks) with the
+  block's kernel, written back in pixel order.
+- ``dx``: per tap, the block's ``dL/dy`` times that tap of its kernel, added
+  to the input rows it read. Within one tap no two output pixels read the
+  same input row, so the taps run as one launch each, in order: no atomics,
+  a deterministic sum.
+- ``dW`` and ``db``: one program per kernel and weight tile, looping over
+  the kernel's sorted pixels (ScatterMoE's per-expert weight-gradient
+  tiles): no atomics, deterministic.
+- Selection gradient ``dL/dz_n = <dL/dy, W_n * x + b_n>``: per block of
+  pixels and kernel ``n``, the response tile is formed and reduced against
+  ``dL/dy`` at once; the ``n`` responses are never stored.
+
+Products accumulate in fp32 (fp64 for fp64 inputs), fp32 products in IEEE
+precision (never TF32). Kernels are launched with plain ``[grid]`` calls;
+with ``TRITON_INTERPRET=1`` set before this module is imported they run on
+CPU tensors (how the tests check them without a GPU).
+"""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import triton
+import triton.language as tl
+
+from .memory_format import memory_format_of
+
+# Output pixels per sorted block: each block computes with one kernel.
+PIXEL_BLOCK = 64
+# Largest tile of channels (powers of two, at least 16: tl.dot's smallest).
+MAX_CHANNEL_TILE = 64
+
+
+@triton.jit
+def _pixel_origins(pixels, num_pixels, out_h, out_w, stride_h, stride_w,
+                   pad_h, pad_w):
+    """Whether each pixel id is a pixel (not padding), its image, and the
+    input row and column of its window's top-left tap."""
+    valid = pixels < num_pixels
+    pixel = tl.where(valid, pixels, 0)
+    image = pixel // (out_h * out_w)
+    rest = pixel % (out_h * out_w)
+    top = (rest // out_w) * stride_h - pad_h
+    left = (rest % out_w) * stride_w - pad_w
+    return valid, image, top, left
+
+
+@triton.jit
+def _tap_rows(valid, image, top, left, tap, height, width, dil_h, dil_w,
+              KW: tl.constexpr):
+    """Whether tap ``tap`` of each window lies inside the input, and its
+    pixel's row in the channels-last input ``(B * H * W, C_in)``."""
+    row = top + (tap // KW) * dil_h
+    col = left + (tap % KW) * dil_w
+    inside = valid & (row >= 0) & (row < height) & (col >= 0) & (col < width)
+    return inside, ((image * height + row) * width + col).to(tl.int64)
+
+
+@triton.jit
+def _window_products(acc, x_ptr, weight_ptr, weight_rows, out_ok, valid,
+                     image, top, left, group, height, width, in_channels,
+                     group_in, dil_h, dil_w, KH: tl.constexpr,
+                     KW: tl.constexpr, ACC: tl.constexpr,
+                     BLOCK_K: tl.constexpr):
+    """``acc`` plus each pixel's window times the kernel rows
+    ``weight_rows`` (output channels), summed over taps and the group's
+    input channels: ``(BLOCK_M, BLOCK_N)``."""
+    weight_cols = weight_rows.to(tl.int64) * (KH * KW * group_in)
+    for tap in range(KH * KW):
+        inside, rows = _tap_rows(valid, image, top, left, tap, height, width,
+                                 dil_h, dil_w, KW)
+        x_rows = rows * in_channels + group * group_in
+        tap_cols = weight_cols + tap * group_in
+        for first in range(0, group_in, BLOCK_K):
+            chans = first + tl.arange(0, BLOCK_K)
+            chan_ok = chans < group_in
+            windows = tl.load(x_ptr + x_rows[:, None] + chans[None, :],
+                              mask=inside[:, None] & chan_ok[None, :],
+                              other=0.0)
+            kernels = tl.load(weight_ptr + tap_cols[None, :] + chans[:, None],
+                              mask=chan_ok[:, None] & out_ok[None, :],
+                              other=0.0)
+            acc = tl.dot(windows, kernels, acc, input_precision='ieee',
+                         out_dtype=ACC)
+    return acc
+
+
+@triton.jit
+def _forward_kernel(x_ptr, weight_ptr, bias_ptr, out_ptr, sorted_pixels_ptr,
+                    block_kernels_ptr, num_kernels, num_pixels, height, width,
+                    in_channels, out_h, out_w, out_channels, group_in,
+                    group_out, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
+                    KH: tl.constexpr, KW: tl.constexpr,
+                    HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                    BLOCK_K: tl.constexpr):
+    """One sorted block of pixels times its kernel, for ``BLOCK_N`` output
+    channels of one group (grid: blocks, groups x output channel tiles)."""
+    block = tl.program_id(0)
+    kernel = tl.load(block_kernels_ptr + block)
+    if kernel >= num_kernels:  # past the padded end
+        return
+    out_tiles = tl.cdiv(group_out, BLOCK_N)
+    group = tl.program_id(1) // out_tiles
+    outs = (tl.program_id(1) % out_tiles) * BLOCK_N + tl.arange(0, BLOCK_N)
+    out_ok = outs < group_out
+    weight_rows = kernel * out_channels + group * group_out + outs
+    pixels = tl.load(sorted_pixels_ptr + block * BLOCK_M +
+                     tl.arange(0, BLOCK_M))
+    valid, image, top, left = _pixel_origins(pixels, num_pixels, out_h,
+                                             out_w, stride_h, stride_w,
+                                             pad_h, pad_w)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC)
+    acc = _window_products(acc, x_ptr, weight_ptr, weight_rows, out_ok,
+                           valid, image, top, left, group, height, width,
+                           in_channels, group_in, dil_h, dil_w, KH, KW, ACC,
+                           BLOCK_K)
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + weight_rows, mask=out_ok, other=0.0)
+        acc += bias.to(ACC)[None, :]
+    out_rows = (tl.where(valid, pixels, 0).to(tl.int64) * out_channels +
+                group * group_out)
+    tl.store(out_ptr + out_rows[:, None] + outs[None, :],
+             acc.to(out_ptr.dtype.element_ty),
+             mask=valid[:, None] & out_ok[None, :])
+
+
+# One launch per tap: its value must not make a compiled variant of its own.
+@triton.jit(do_not_specialize=['tap'])
+def _input_grad_kernel(grad_out_ptr, weight_ptr, grad_x_ptr,
+                       sorted_pixels_ptr, block_kernels_ptr, tap, num_kernels,
+                       num_pixels, height, width, in_channels, out_h, out_w,
+                       out_channels, group_in, group_out, stride_h, stride_w,
+                       pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
+                       KW: tl.constexpr, ACC: tl.constexpr,
+                       BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                       BLOCK_K: tl.constexpr):
+    """Tap ``tap``'s share of ``dx`` from one sorted block, for ``BLOCK_N``
+    input channels of one group (grid: blocks, groups x input channel
+    tiles); read, added and written back without atomics (no other pixel of
+    this launch reads the same input row)."""
+    block = tl.program_id(0)
+    kernel = tl.load(block_kernels_ptr + block)
+    if kernel >= num_kernels:
+        return
+    in_tiles = tl.cdiv(group_in, BLOCK_N)
+    group = tl.program_id(1) // in_tiles
+    chans = (tl.program_id(1) % in_tiles) * BLOCK_N + tl.arange(0, BLOCK_N)
+    chan_ok = chans < group_in
+    pixels = tl.load(sorted_pixels_ptr + block * BLOCK_M +
+                     tl.arange(0, BLOCK_M))
+    valid, image, top, left = _pixel_origins(pixels, num_pixels, out_h,
+                                             out_w, stride_h, stride_w,
+                                             pad_h, pad_w)
+    inside, rows = _tap_rows(valid, image, top, left, tap, height, width,
+                             dil_h, dil_w, KW)
+    grad_rows = (tl.where(valid, pixels, 0).to(tl.int64) * out_channels +
+                 group * group_out)
+    weight_base = (kernel * out_channels + group * group_out).to(tl.int64)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC)
+    for first in range(0, group_out, BLOCK_K):
+        outs = first + tl.arange(0, BLOCK_K)
+        out_ok = outs < group_out
+        grads = tl.load(grad_out_ptr + grad_rows[:, None] + outs[None, :],
+                        mask=valid[:, None] & out_ok[None, :], other=0.0)
+        kernels = tl.load(
+            weight_ptr + (weight_base + outs)[:, None] *
+            (KH * KW * group_in) + tap * group_in + chans[None, :],
+            mask=out_ok[:, None] & chan_ok[None, :], other=0.0)
+        acc = tl.dot(grads, kernels, acc, input_precision='ieee',
+                     out_dtype=ACC)
+    targets = (grad_x_ptr + (rows * in_channels + group * group_in)[:, None] +
+               chans[None, :])
+    mask = inside[:, None] & chan_ok[None, :]
+    tl.store(targets, tl.load(targets, mask=mask, other=0.0) + acc, mask=mask)
+
+
+@triton.jit
+def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
+                        sorted_pixels_ptr, kernel_starts_ptr, num_pixels,
+                        height, width, in_channels, out_h, out_w,
+                        out_channels, group_in, group_out, stride_h, stride_w,
+                        pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
+                        KW: tl.constexpr, HAS_BIAS: tl.constexpr,
+                        ACC: tl.constexpr, BLOCK_M: tl.constexpr,
+                        BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """One tile of one kernel's ``dW`` (``BLOCK_N`` output channels of one
+    group, one tap, ``BLOCK_K`` input channels), and with the first tile of
+    each output tile ``db``, summed over the kernel's sorted pixels (grid:
+    kernels, groups x output channel tiles, taps x input channel tiles)."""
+    kernel = tl.program_id(0)
+    out_tiles = tl.cdiv(group_out, BLOCK_N)
+    group = tl.program_id(1) // out_tiles
+    outs = (tl.program_id(1) % out_tiles) * BLOCK_N + tl.arange(0, BLOCK_N)
+    out_ok = outs < group_out
+    in_tiles = tl.cdiv(group_in, BLOCK_K)
+    tap = tl.program_id(2) // in_tiles
+    chans = (tl.program_id(2) % in_tiles) * BLOCK_K + tl.arange(0, BLOCK_K)
+    chan_ok = chans < group_in
+    start = tl.load(kernel_starts_ptr + kernel)
+    end = tl.load(kernel_starts_ptr + kernel + 1)
+    acc = tl.zeros((BLOCK_N, BLOCK_K), dtype=ACC)
+    bias_acc = tl.zeros((BLOCK_N, ), dtype=ACC)
+    for first in range(start, end, BLOCK_M):
+        pixels = tl.load(sorted_pixels_ptr + first + tl.arange(0, BLOCK_M))
+        valid, image, top, left = _pixel_origins(pixels, num_pixels, out_h,
+                                                 out_w, stride_h, stride_w,
+                                                 pad_h, pad_w)
+        inside, rows = _tap_rows(valid, image, top, left, tap, height, width,
+                                 dil_h, dil_w, KW)
+        grad_rows = (tl.where(valid, pixels, 0).to(tl.int64) * out_channels +
+                     group * group_out)
+        grads_t = tl.load(grad_out_ptr + grad_rows[None, :] + outs[:, None],
+                          mask=out_ok[:, None] & valid[None, :], other=0.0)
+        windows = tl.load(
+            x_ptr + (rows * in_channels + group * group_in)[:, None] +
+            chans[None, :], mask=inside[:, None] & chan_ok[None, :],
+            other=0.0)
+        acc = tl.dot(grads_t, windows, acc, input_precision='ieee',
+                     out_dtype=ACC)
+        if HAS_BIAS:
+            bias_acc += tl.sum(grads_t.to(ACC), axis=1)
+    weight_rows = kernel * out_channels + group * group_out + outs
+    tl.store(grad_weight_ptr + weight_rows.to(tl.int64)[:, None] *
+             (KH * KW * group_in) + tap * group_in + chans[None, :],
+             acc.to(grad_weight_ptr.dtype.element_ty),
+             mask=out_ok[:, None] & chan_ok[None, :])
+    if HAS_BIAS:
+        tl.store(grad_bias_ptr + weight_rows,
+                 bias_acc.to(grad_bias_ptr.dtype.element_ty),
+                 mask=out_ok & (tl.program_id(2) == 0))
+
+
+@triton.jit
+def _selection_grad_kernel(x_ptr, weight_ptr, bias_ptr, grad_out_ptr,
+                           grad_selection_ptr, num_kernels, num_pixels,
+                           height, width, in_channels, out_h, out_w,
+                           out_channels, group_in, group_out, stride_h,
+                           stride_w, pad_h, pad_w, dil_h, dil_w, groups,
+                           KH: tl.constexpr, KW: tl.constexpr,
+                           HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+                           BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                           BLOCK_K: tl.constexpr):
+    """``<dL/dy, W_n * x + b_n>`` for ``BLOCK_M`` pixels in pixel order and
+    kernel ``n`` (grid: pixel blocks, kernels), one response tile at a
+    time."""
+    kernel = tl.program_id(1)
+    pixels = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    valid, image, top, left = _pixel_origins(pixels, num_pixels, out_h,
+                                             out_w, stride_h, stride_w,
+                                             pad_h, pad_w)
+    grad_rows = tl.where(valid, pixels, 0).to(tl.int64) * out_channels
+    total = tl.zeros((BLOCK_M, ), dtype=ACC)
+    for group in range(groups):
+        for first in range(0, group_out, BLOCK_N):
+            outs = first + tl.arange(0, BLOCK_N)
+            out_ok = outs < group_out
+            weight_rows = kernel * out_channels + group * group_out + outs
+            acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC)
+            acc = _window_products(acc, x_ptr, weight_ptr, weight_rows,
+                                   out_ok, valid, image, top, left, group,
+                                   height, width, in_channels, group_in,
+                                   dil_h, dil_w, KH, KW, ACC, BLOCK_K)
+            if HAS_BIAS:
+                bias = tl.load(bias_ptr + weight_rows, mask=out_ok, other=0.0)
+                acc += bias.to(ACC)[None, :]
+            grads = tl.load(
+                grad_out_ptr + (grad_rows + group * group_out)[:, None] +
+                outs[None, :], mask=valid[:, None] & out_ok[None, :],
+                other=0.0)
+            total += tl.sum(acc * grads.to(ACC), axis=1)
+    pixel = tl.where(valid, pixels, 0)
+    plane = out_h * out_w
+    targets = ((image * num_kernels + kernel).to(tl.int64) * plane +
+               pixel % plane)
+    tl.store(grad_selection_ptr + targets,
+             total.to(grad_selection_ptr.dtype.element_ty), mask=valid)
+
+
+def sort_pixels(index: torch.Tensor, num_kernels: int,
+                block: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pixels sorted by selected kernel, each kernel's group padded to a
+    multiple of ``block`` (vLLM's ``moe_align_block_size``), on the device.
+
+    Args:
+        index (Tensor): int64 ``(P,)`` in ``[0, num_kernels)``.
+        num_kernels (int): Kernels ``n``.
+        block (int): Pixels per block.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: int32 sorted pixel ids
+        ``(blocks * block,)``, where ``blocks = ceil((P + n * (block - 1)) /
+        block)`` bounds the padded length, with ``P`` in the padding; int32
+        ``(blocks,)``, each block's kernel, ``n`` past the padded end; int32
+        ``(n + 1,)``, where each kernel's padded group starts (the last: the
+        padded length). Kernels no pixel selected have empty groups.
+    """
+    pixels = index.numel()
+    device = index.device
+    counts = torch.zeros(num_kernels, dtype=torch.int64,
+                         device=device).scatter_add_(0, index,
+                                                     torch.ones_like(index))
+    padded_ends = torch.cumsum(-(-counts // block) * block, 0)
+    kernel_starts = torch.cat([padded_ends.new_zeros(1), padded_ends])
+    order = torch.argsort(index, stable=True)
+    sorted_kernels = index[order]
+    rank = (torch.arange(pixels, device=device) -
+            (torch.cumsum(counts, 0) - counts)[sorted_kernels])
+    blocks = -(-(pixels + num_kernels * (block - 1)) // block)
+    sorted_pixels = torch.full((blocks * block, ), pixels, dtype=torch.int32,
+                               device=device)
+    sorted_pixels.scatter_(0, kernel_starts[sorted_kernels] + rank,
+                           order.to(torch.int32))
+    block_kernels = torch.searchsorted(
+        padded_ends,
+        torch.arange(blocks, device=device) * block,
+        right=True).to(torch.int32)
+    return sorted_pixels, block_kernels, kernel_starts.to(torch.int32)
+
+
+class _Geometry:
+    """The integers every kernel takes, from the operands' shapes (no
+    device data): :meth:`args` in the kernels' argument order."""
+
+    def __init__(self, x: torch.Tensor, weight: torch.Tensor,
+                 out_size: Sequence[int], num_kernels: int, stride, padding,
+                 dilation, groups: int):
+        self.batch, self.in_channels, self.height, self.width = x.shape
+        self.out_h, self.out_w = out_size
+        self.out_channels = weight.shape[0] // num_kernels
+        self.kernel_size = tuple(weight.shape[-2:])
+        self.groups = groups
+        self.group_in = self.in_channels // groups
+        self.group_out = self.out_channels // groups
+        self.num_pixels = self.batch * self.out_h * self.out_w
+        self.conv = (*stride, *padding, *dilation)
+
+    def args(self) -> tuple:
+        """From ``num_pixels`` to ``dil_w`` of the kernels' arguments."""
+        return (self.num_pixels, self.height, self.width, self.in_channels,
+                self.out_h, self.out_w, self.out_channels, self.group_in,
+                self.group_out, *self.conv)
+
+
+def _tile(channels: int) -> int:
+    """A power-of-two tile covering ``channels``, at least 16, at most
+    :data:`MAX_CHANNEL_TILE`."""
+    return max(16, min(MAX_CHANNEL_TILE, triton.next_power_of_2(channels)))
+
+
+def _accumulator(dtype: torch.dtype):
+    return tl.float64 if dtype == torch.float64 else tl.float32
+
+
+def _rows(tensor: torch.Tensor) -> torch.Tensor:
+    """A ``(B, C, H, W)`` tensor as channels-last memory, rows ``(B * H * W,
+    C)`` (no copy when it is channels-last)."""
+    return tensor.contiguous(memory_format=torch.channels_last)
+
+
+def _kernel_rows(weight: torch.Tensor) -> torch.Tensor:
+    """Kernels ``(n * C_out, C_in / g, kh, kw)`` as channels-last memory:
+    each output channel's row is tap-major, channel-minor."""
+    return weight.contiguous(memory_format=torch.channels_last)
+
+
+def indexed_conv2d(x: torch.Tensor, weight: torch.Tensor,
+                   bias: Optional[torch.Tensor], index: torch.Tensor,
+                   num_kernels: int, stride: Sequence[int],
+                   padding: Sequence[int], dilation: Sequence[int],
+                   groups: int) -> torch.Tensor:
+    """The selected convolution's forward (see ops/selected_conv.py for
+    the arguments); ``(B, C_out, H_out, W_out)`` in ``x``'s memory format."""
+    geometry = _Geometry(x, weight, index.shape[-2:], num_kernels, stride,
+                         padding, dilation, groups)
+    out = x.new_empty(geometry.batch, geometry.out_h, geometry.out_w,
+                      geometry.out_channels).permute(0, 3, 1, 2)
+    if geometry.num_pixels:
+        sorted_pixels, block_kernels, _ = sort_pixels(index.flatten(),
+                                                      num_kernels, PIXEL_BLOCK)
+        block_n = _tile(geometry.group_out)
+        grid = (block_kernels.numel(),
+                groups * triton.cdiv(geometry.group_out, block_n))
+        _forward_kernel[grid](
+            _rows(x), _kernel_rows(weight), x if bias is None else bias, out,
+            sorted_pixels, block_kernels, num_kernels, *geometry.args(),
+            *geometry.kernel_size, bias is not None,
+            _accumulator(x.dtype), PIXEL_BLOCK, block_n,
+            _tile(geometry.group_in), num_warps=4)
+    return out.contiguous(memory_format=memory_format_of(x))
+
+
+def selected_conv2d_backward(
+    grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
+    bias: Optional[torch.Tensor], index: torch.Tensor, num_kernels: int,
+    stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int],
+    groups: int, output_mask: Sequence[bool]
+) -> Tuple[Optional[torch.Tensor], ...]:
+    """``dx``, ``dW``, ``db`` and the selection gradient, each where
+    ``output_mask`` asks for it (see ops/selected_conv.py)."""
+    need_x, need_weight, need_bias, need_selection = output_mask
+    need_bias = need_bias and bias is not None
+    geometry = _Geometry(x, weight, index.shape[-2:], num_kernels, stride,
+                         padding, dilation, groups)
+    accumulator = _accumulator(x.dtype)
+    x_rows, kernel_rows, grad_rows = _rows(x), _kernel_rows(weight), _rows(
+        grad_out)
+    grad_x = grad_weight = grad_bias = grad_selection = None
+    if need_x or need_weight or need_bias:
+        sorted_pixels, block_kernels, kernel_starts = sort_pixels(
+            index.flatten(), num_kernels, PIXEL_BLOCK)
+    if need_x:
+        # Summed over the taps in the accumulator's precision.
+        grad_x = x.new_zeros(
+            geometry.batch, geometry.height, geometry.width,
+            geometry.in_channels, dtype=torch.float64
+            if x.dtype == torch.float64 else torch.float32).permute(0, 3, 1, 2)
+        block_n = _tile(geometry.group_in)
+        grid = (block_kernels.numel(),
+                groups * triton.cdiv(geometry.group_in, block_n))
+        for tap in range(geometry.kernel_size[0] * geometry.kernel_size[1]):
+            if geometry.num_pixels:
+                _input_grad_kernel[grid](
+                    grad_rows, kernel_rows, grad_x, sorted_pixels,
+                    block_kernels, tap, num_kernels, *geometry.args(),
+                    *geometry.kernel_size, accumulator, PIXEL_BLOCK, block_n,
+                    _tile(geometry.group_out), num_warps=4)
+        grad_x = grad_x.to(x.dtype).contiguous(
+            memory_format=memory_format_of(x))
+    if need_weight or need_bias:
+        grad_weight = torch.empty_like(kernel_rows)
+        grad_bias = torch.empty_like(bias) if need_bias else None
+        block_n = _tile(geometry.group_out)
+        block_k = _tile(geometry.group_in)
+        kh, kw = geometry.kernel_size
+        grid = (num_kernels, groups * triton.cdiv(geometry.group_out, block_n),
+                kh * kw * triton.cdiv(geometry.group_in, block_k))
+        _weight_grad_kernel[grid](
+            x_rows, grad_rows, grad_weight, x if grad_bias is None else
+            grad_bias, sorted_pixels, kernel_starts, *geometry.args(), kh, kw,
+            need_bias, accumulator, PIXEL_BLOCK, block_n, block_k,
+            num_warps=4)
+        grad_weight = grad_weight.contiguous(
+            memory_format=memory_format_of(weight)) if need_weight else None
+    if need_selection:
+        grad_selection = x.new_empty(geometry.batch, num_kernels,
+                                     geometry.out_h, geometry.out_w)
+        if geometry.num_pixels:
+            grid = (triton.cdiv(geometry.num_pixels, PIXEL_BLOCK), num_kernels)
+            _selection_grad_kernel[grid](
+                x_rows, kernel_rows, x if bias is None else bias, grad_rows,
+                grad_selection, num_kernels, *geometry.args(), groups,
+                *geometry.kernel_size, bias is not None, accumulator,
+                PIXEL_BLOCK, _tile(geometry.group_out),
+                _tile(geometry.group_in), num_warps=4)
+    return grad_x, grad_weight, grad_bias, grad_selection
