@@ -22,14 +22,17 @@ def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
 
 
 def _has_aliasing_planes(x: torch.Tensor) -> bool:
-    """Whether ``x`` is NCHW with channel planes a multiple of 4 KiB apart.
+    """Whether ``x`` is a CPU tensor, NCHW with channel planes a multiple of
+    4 KiB apart.
 
     Its channels-last copy then reads addresses that share L1 cache sets,
     where per-image 2-D transposes beat PyTorch's one strided copy; other
-    planes copy faster in one strided copy (docs/benchmarks.md).
+    planes copy faster in one strided copy (docs/benchmarks.md), as do all
+    planes on a GPU.
     """
     plane_bytes = x.shape[2] * x.shape[3] * x.element_size()
-    return x.is_contiguous() and plane_bytes % 4096 == 0
+    return (x.device.type == 'cpu' and x.is_contiguous()
+            and plane_bytes % 4096 == 0)
 
 
 class _ChannelsLastCopy(torch.autograd.Function):
