@@ -1,0 +1,136 @@
+"""tools/deploy/export_onnx.py on one real config per codebase: the file it
+writes runs in onnxruntime, holds what mmdeploy exports for the codebase and
+equals PyTorch at another input size than the exported one."""
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+from config_e2e import REPO
+from mmengine.runner import save_checkpoint
+
+from pafu_acda_mm.engine import build_model_from_config
+
+TOOL = 'tools/deploy/export_onnx.py'
+
+
+def classifier_logits(model, x):
+    return model(x, None, mode='tensor')
+
+
+def segmentor_logits_at_input_size(model, x):
+    return model.encode_decode(x, [dict(img_shape=tuple(x.shape[2:]))])
+
+
+def restored_image(model, x):
+    return model(x, None, mode='tensor')
+
+
+# config, --cfg-options (a smaller network), tool arguments, a second input
+# (B, C, H, W), the codebase's expected output, its shape for that input.
+# PSPNet's adaptive pooling exports at a fixed size (--static) whose 1/8 is
+# a multiple of its bins (1, 2, 3, 6).
+CASES = {
+    'ad-resnet-s': ('configs/acda_resnet/ad-resnet-s_8xb32_in1k.py', {},
+                    ['--shape', '32'], (3, 3, 40, 48), classifier_logits,
+                    (3, 1000)),
+    'pafu-pspnet': ('configs/pafu_pspnet/'
+                    'pafu-pspnet_r50-d8_4xb4-80k_ade20k-512x512.py', {
+                        'model.backbone.depth': 18,
+                        'model.decode_head.in_channels': 512,
+                        'model.decode_head.channels': 32,
+                        'model.auxiliary_head.in_channels': 256,
+                        'model.auxiliary_head.channels': 32
+                    }, ['--shape', '48', '--static'], (3, 3, 48, 48),
+                    segmentor_logits_at_input_size, (3, 150, 48, 48)),
+    'pafu-espcn-x3': ('configs/pafu_sr/pafu-espcn_x3_1xb16-300k_div2k.py', {},
+                      ['--shape', '16', '12'], (1, 3, 20, 24), restored_image,
+                      (1, 3, 60, 72)),
+    'acda-net-x2': ('configs/acda_realsr/acda-net_x2_1xb16-300k_realsr.py', {
+        'model.generator.num_blocks': 2
+    },
+                    ['--shape', '24'], (1, 3, 20, 28), restored_image,
+                    (1, 3, 40, 56)),
+}
+
+
+def write_checkpoint(config: str, cfg_options: dict, path: Path):
+    """A checkpoint of ``config``'s freshly built model, and the model."""
+    _, model = build_model_from_config(config, cfg_options)
+    save_checkpoint(dict(meta=dict(), state_dict=model.state_dict()),
+                    str(path))
+    return model
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('case', list(CASES))
+def test_exported_file_equals_pytorch_in_onnxruntime(case, run_tool,
+                                                     tmp_path):
+    config, cfg_options, args, input_shape, expected_output, out_shape = (
+        CASES[case])
+    model = write_checkpoint(config, cfg_options, tmp_path / 'model.pth')
+    out = tmp_path / 'model.onnx'
+    options = [f'{key}={value}' for key, value in cfg_options.items()]
+    log = run_tool(TOOL, config,
+                   tmp_path / 'model.pth', out, *args,
+                   *(['--cfg-options', *options] if options else []))
+    assert re.search(r'onnxruntime vs PyTorch on a \(2, 3, \d+, \d+\) input: '
+                     r'max difference \S+, .*within the tolerance 0\.0001',
+                     log.stdout + log.stderr)
+
+    ops = {node.op_type for node in onnx.load(out).graph.node}
+    assert ('ArgMax' in ops) == ('pafu' in case)
+    session = onnxruntime.InferenceSession(
+        str(out), providers=['CPUExecutionProvider'])
+    x = torch.randn(input_shape)
+    (result, ) = session.run(None, {'input': x.numpy()})
+    with torch.no_grad():
+        expected = expected_output(model.eval(), x).numpy()
+    assert result.shape == expected.shape == out_shape
+    assert np.abs(result - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+@pytest.mark.e2e
+def test_converted_single_kernel_pafus_export_as_plain_convs(
+        run_tool, data_dir, small_sad, tmp_path):
+    config = data_dir / 'sad_with_test_set.py'
+    _, model = build_model_from_config(str(config))
+    # The PAFU picks kernel 1 everywhere (as in test_deploy_convert.py).
+    selector = model.network.conv.selector
+    with torch.no_grad():
+        selector.predict.weight.zero_()
+        selector.predict_norm.bias.copy_(torch.tensor([-50.0, 50.0]))
+    save_checkpoint(dict(meta=dict(), state_dict=model.state_dict()),
+                    str(tmp_path / 'trained.pth'))
+    run_tool('tools/deploy/convert.py', config, tmp_path / 'trained.pth',
+             tmp_path / 'deploy.pth', '--calib-batches', '1',
+             '--cfg-options', *small_sad)
+
+    run_tool(TOOL, tmp_path / 'deploy.py',
+             tmp_path / 'deploy.pth', tmp_path / 'deploy.onnx', '--shape',
+             '32')
+    ops = [node.op_type for node in onnx.load(tmp_path / 'deploy.onnx')
+           .graph.node if node.op_type != 'Constant']
+    assert ops == ['Conv']
+
+
+def test_difference_above_the_tolerance_fails_with_a_clear_message(
+        monkeypatch, tmp_path):
+    # In this process: the failing check is the tool's last step.
+    config = str(REPO / 'configs/pafu_sad/pafu_sad.py')
+    write_checkpoint(config, {}, tmp_path / 'model.pth')
+    monkeypatch.setattr(sys, 'argv', [
+        TOOL, config, str(tmp_path / 'model.pth'),
+        str(tmp_path / 'model.onnx'), '--shape', '16', '--tolerance', '0'
+    ])
+    with pytest.raises(SystemExit) as error:
+        runpy.run_path(str(REPO / TOOL), run_name='__main__')
+    assert re.fullmatch(
+        r'\S+model\.onnx: onnxruntime vs PyTorch on a \(2, 3, 16, 16\) '
+        r'input: max difference \S+, output magnitude up to \S+: above the '
+        r'tolerance 0 x \S+', str(error.value.code))
