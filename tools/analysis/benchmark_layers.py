@@ -12,6 +12,10 @@ Timings are noisy on shared machines: compare ratios from one run, never
 absolute numbers across runs; ``--clock cpu`` with ``OMP_NUM_THREADS=1``
 times CPU work, which other processes disturb far less than wall time.
 
+With ``--onnx`` (CPU), a second table: each layer exported to ONNX and
+run in onnxruntime, its inference time over the PyTorch eval forward's and
+over the conv's in onnxruntime.
+
 Example::
 
     .venv/bin/python tools/analysis/benchmark_layers.py --shapes p64 a128
@@ -27,7 +31,9 @@ docs/benchmarks.md is made of).
 """
 import argparse
 import ctypes
+import functools
 import gc
+import io
 import json
 import os
 import platform
@@ -36,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -44,6 +51,7 @@ import torch.nn.functional as F
 
 from pafu_acda_mm.engine import pafu_to_conv2d
 from pafu_acda_mm.layers import ACDA, PAFU, straight_through_gumbel_softmax
+from pafu_acda_mm.torch_compat import onnx_export
 
 # name: (batch, in, out, size, num_kernels, kernel_size)
 PAFU_SHAPES = {
@@ -387,6 +395,48 @@ def macs(shape: str, layer: nn.Module) -> Dict[str, float]:
     return dict(conv=conv, layer=layer, train_limit=layer / conv)
 
 
+def onnx_table(shapes: List[str], repeats: int, clock: str) -> List[str]:
+    """A row per shape: the CPU inference time of its layer exported to
+    ONNX (``pafu_acda_mm/layers/onnx_export.py``, dynamic batch and size)
+    and run in onnxruntime, over the layer's PyTorch eval forward and over
+    the conv exported alike; onnxruntime on as many threads as torch, the
+    three timed in interleaved rounds."""
+    import onnxruntime  # the deploy extra, needed with --onnx only
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    table = [
+        '| shape | layer | onnxruntime vs PyTorch eval | onnxruntime vs conv '
+        'in onnxruntime |', '|---|---|---|---|'
+    ]
+    print(*table, sep='\n')
+    for shape in shapes:
+        x = make_input(shape, 'cpu')
+        layer = formulations(shape)[1]
+        runs = {layer: step(build(layer, shape), x, False)}
+        for name in ('conv', layer):
+            exported = io.BytesIO()
+            with warnings.catch_warnings():
+                warnings.filterwarnings('ignore',
+                                        category=torch.jit.TracerWarning)
+                onnx_export(build(name, shape).eval(), (x, ), exported,
+                            opset_version=17, input_names=['input'],
+                            dynamic_axes={'input': {0: 'batch', 2: 'height',
+                                                    3: 'width'}})
+            session = onnxruntime.InferenceSession(
+                exported.getvalue(), options,
+                providers=['CPUExecutionProvider'])
+            runs[f'{name}_onnx'] = functools.partial(session.run, None,
+                                                     {'input': x.numpy()})
+        times = time_rounds(runs, repeats, clock)
+        table.append(
+            f'| {shape} | {layer} | '
+            f'{median_ratio(times, f"{layer}_onnx", layer):.2f} | '
+            f'{median_ratio(times, f"{layer}_onnx", "conv_onnx"):.2f} |')
+        print(table[-1], flush=True)
+    return table
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shapes', nargs='+',
@@ -398,10 +448,16 @@ def main():
                         help='also time the layers under torch.compile')
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the (slow) per-process memory peaks')
+    parser.add_argument('--onnx', action='store_true',
+                        help='also time the layers exported to ONNX in '
+                        'onnxruntime (CPU)')
     add_timing_arguments(parser)
     add_markdown_argument(parser)
     args = parser.parse_args()
     setup_timing(parser, args)
+    if args.onnx and args.device != 'cpu':
+        parser.error('--onnx times onnxruntime on the CPU: use it with '
+                     '--device cpu')
     header = markdown_header(args.device)
 
     table = [
@@ -444,6 +500,8 @@ def main():
                 f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
                 f'{layer_macs:.2f} | {train_limit:.2f} |')
             print(table[-1], flush=True)
+    if args.onnx:
+        table += ['', *onnx_table(args.shapes, args.repeats, args.clock)]
     write_markdown(args.markdown, header, table)
 
 
