@@ -34,19 +34,21 @@ def test_benchmark_markdown_names_machine_torch_and_commit_once(
     import torch
     path = tmp_path / 'layers.md'
     output = run_tool('tools/analysis/benchmark_layers.py', '--shapes', 'a64',
-                      '--repeats', '1', '--no-memory', '--markdown',
-                      path).stdout
+                      '--repeats', '1', '--no-memory', '--markdown', path,
+                      '--dtypes', 'fp32', 'bf16').stdout
     header, blank, *table = path.read_text().splitlines()
     assert header.startswith('Machine: ') and blank == ''
     assert f'torch {torch.__version__};' in header
     assert f'commit {_head_commit()}' in header
     assert ('command: `tools/analysis/benchmark_layers.py --shapes a64 '
             '--repeats 1 --no-memory --markdown') in header
-    # The file holds exactly the printed table, rows and all.
-    assert table[0].startswith('| shape | layer |') and len(table) == 4
+    # The file holds exactly the printed table, rows and all; fp32 rows,
+    # then the same under bf16 autocast.
+    assert table[0].startswith('| shape | layer |') and len(table) == 6
     assert all(row in output.splitlines() for row in table)
-    assert re.fullmatch(rf'\| a64 \| acda (\| {RATIO} ){{2}}\| - '
-                        rf'(\| {RATIO} ){{2}}\|', table[2])
+    for row, shape in ((table[2], 'a64'), (table[4], 'a64 bf16')):
+        assert re.fullmatch(rf'\| {shape} \| acda (\| {RATIO} ){{2}}\| - '
+                            rf'(\| {RATIO} ){{2}}\|', row)
 
     path = tmp_path / 'ad_resnet.md'
     run_tool('tools/analysis/benchmark_ad_resnet.py', '--batch-size', '2',

@@ -2,15 +2,23 @@
 
 For each shape, every formulation is timed in interleaved rounds, each
 ratio the median over rounds of the times measured side by side, with freed
-CPU memory kept in the heap (``--allocator``); peak training memory is
-measured in a fresh process per formulation (CPU: peak RSS beyond inputs and
-parameters; CUDA: ``max_memory_allocated``). Also prints the MAC count of
-each layer and its ratio to the layer's limit. Formulations: the layer, the obvious one
+CPU memory kept in the heap (``--allocator``); peak CPU training memory is
+measured in a fresh process per formulation (peak RSS beyond inputs and
+parameters). Also prints the MAC count of each layer and its ratio to the
+layer's limit. Formulations: the layer, the obvious one
 (``pafu_plain``, ``acda_unfold``), and for PAFU the ``nn.Conv2d`` that deploy
 conversion makes of a unit that picks one kernel (``pafu_deployed``).
 Timings are noisy on shared machines: compare ratios from one run, never
 absolute numbers across runs; ``--clock cpu`` with ``OMP_NUM_THREADS=1``
 times CPU work, which other processes disturb far less than wall time.
+
+On a GPU (``--device cuda``) each run is timed by CUDA events after a
+synchronisation, peak memory is the ``max_memory_allocated`` of a training
+step beyond what was allocated before it (in this process), and fp32 runs
+without TF32 (convolutions and matrix products), so that the conv and the
+layers compute alike. ``--dtypes bf16`` runs every formulation under
+autocast, as mixed-precision training does; rows name their dtype unless it
+is fp32.
 
 With ``--onnx`` (CPU), a second table: each layer exported to ONNX and
 run in onnxruntime, its inference time over the PyTorch eval forward's and
@@ -21,7 +29,8 @@ Example::
     .venv/bin/python tools/analysis/benchmark_layers.py --shapes p64 a128
     OMP_NUM_THREADS=1 .venv/bin/python tools/analysis/benchmark_layers.py \
         --clock cpu
-    .venv/bin/python tools/analysis/benchmark_layers.py --device cuda --compile
+    python tools/analysis/benchmark_layers.py --device cuda \
+        --shapes p64 p512 a256 a128 --dtypes fp32 bf16 --repeats 20
     .venv/bin/python tools/analysis/benchmark_layers.py --shapes p64 a256 \
         --markdown docs/benchmarks_cpu.md
 
@@ -65,6 +74,8 @@ ACDA_SHAPES = {
     'a128': (16, 128, 28, 7),
     'a64': (8, 64, 48, 7),
 }
+# --dtypes: fp32, or autocast to a 16-bit dtype.
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 class PlainPAFU(nn.Module):
@@ -145,21 +156,25 @@ def formulations(shape: str):
             ['conv', 'acda', 'acda_unfold'])
 
 
-def step(module: nn.Module, x: torch.Tensor, train: bool) -> Callable:
+def step(module: nn.Module, x: torch.Tensor, train: bool,
+         dtype: torch.dtype = torch.float32) -> Callable:
     """One forward (eval, no grad) or forward+backward (train) of a layer
-    inside a network: training also computes the input's gradient."""
+    inside a network, under autocast to ``dtype`` unless it is fp32:
+    training also computes the input's gradient."""
     module.train(train)
     if train:
         x = x.detach().requires_grad_()
 
     def run():
-        if train:
-            module.zero_grad(set_to_none=True)
-            x.grad = None
-            module(x).sum().backward()
-        else:
-            with torch.no_grad():
-                module(x)
+        with torch.autocast(x.device.type, dtype=dtype,
+                            enabled=dtype != torch.float32):
+            if train:
+                module.zero_grad(set_to_none=True)
+                x.grad = None
+                module(x).float().sum().backward()
+            else:
+                with torch.no_grad():
+                    module(x)
         if x.is_cuda:
             torch.cuda.synchronize()
 
@@ -175,9 +190,10 @@ def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
     """``--clock {wall,cpu}`` (default wall; see :data:`CLOCKS`) and
     ``--allocator {heap,system}`` (see :func:`keep_freed_memory_in_heap`)."""
     parser.add_argument(
-        '--clock', default='wall', choices=list(CLOCKS),
-        help='wall time, or process CPU time (CPU only: robust on a shared '
-        'machine, use with OMP_NUM_THREADS set)')
+        '--clock', choices=[*CLOCKS, 'cuda'],
+        help='wall time (default on the CPU), process CPU time (CPU only: '
+        'robust on a shared machine, use with OMP_NUM_THREADS set), or CUDA '
+        'events (default with --device cuda)')
     parser.add_argument(
         '--allocator', default='heap', choices=['heap', 'system'],
         help='heap: CPU tensors reuse freed heap memory, as with a caching '
@@ -253,13 +269,21 @@ def write_markdown(path: Optional[str], header: str,
 
 
 def setup_timing(parser: argparse.ArgumentParser, args) -> None:
-    """Exit with a usage error for CUDA without a GPU or timed by CPU time;
-    apply ``--allocator``."""
+    """Exit with a usage error for CUDA without a GPU or timed by CPU time,
+    or CUDA events without CUDA; choose the default clock; apply
+    ``--allocator``; on CUDA, turn TF32 off (fp32 is fp32)."""
     if args.device == 'cuda' and args.clock == 'cpu':
         parser.error('--clock cpu does not time CUDA kernels; use --clock '
-                     'wall with --device cuda')
+                     'cuda or wall with --device cuda')
+    if args.device != 'cuda' and args.clock == 'cuda':
+        parser.error('--clock cuda times CUDA kernels: use it with --device '
+                     'cuda')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: CUDA is not available here')
+    args.clock = args.clock or ('cuda' if args.device == 'cuda' else 'wall')
+    if args.device == 'cuda':
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     if args.allocator == 'heap':
         keep_freed_memory_in_heap()
 
@@ -289,20 +313,34 @@ def keep_freed_memory_in_heap() -> None:
                            '--allocator system')
 
 
+def time_once(run: Callable, clock: str) -> float:
+    """Seconds of one ``run()``: by CUDA events with ``clock='cuda'`` (the
+    GPU synchronised first), else by :data:`CLOCKS`."""
+    if clock == 'cuda':
+        start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+        torch.cuda.synchronize()
+        start.record()
+        run()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+    now = CLOCKS[clock]
+    start = now()
+    run()
+    return now() - start
+
+
 def time_rounds(runs: Dict[str, Callable], repeats: int,
                 clock: str = 'wall') -> Dict[str, List[float]]:
     """Seconds of each closure in each of ``repeats`` rounds, the closures
     interleaved within a round, after one warm-up run each (which also
     compiles)."""
-    now = CLOCKS[clock]
     for run in runs.values():
         run()
     samples = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            start = now()
-            run()
-            samples[name].append(now() - start)
+            samples[name].append(time_once(run, clock))
     return samples
 
 
@@ -323,26 +361,31 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f'{field} not in /proc/self/status')
 
 
-def peak_training_memory(name: str, shape: str, device: str,
-                         compile_model: bool) -> float:
-    """Bytes of peak training memory beyond inputs, parameters and grads.
+def cuda_peak_memory(run: Callable) -> float:
+    """Bytes of peak GPU memory of a training step ``run`` beyond what was
+    allocated before it (inputs, parameters and, after the warm-up run,
+    gradients): ``max_memory_allocated`` counts allocations, not the caching
+    allocator's reserve, so other formulations in the process do not
+    matter."""
+    run()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    run()
+    return torch.cuda.max_memory_allocated() - base
 
-    On CPU: the resident-set high-water mark of one step after a warm-up
+
+def peak_training_memory(name: str, shape: str, dtype: str,
+                         compile_model: bool) -> float:
+    """Bytes of peak CPU training memory beyond inputs, parameters and
+    grads: the resident-set high-water mark of one step after a warm-up
     step, reset through ``/proc/self/clear_refs`` (Linux); run in a process
     whose malloc returns large blocks to the OS (see
-    :func:`memory_in_subprocess`).
-    """
-    module = build(name, shape).to(device)
+    :func:`memory_in_subprocess`)."""
+    module = build(name, shape)
     if compile_model:
         module = torch.compile(module, dynamic=False)
-    x = make_input(shape, device)
-    run = step(module, x, train=True)
+    run = step(module, make_input(shape, 'cpu'), True, DTYPES[dtype])
     run()  # warm up: libraries, compilation, gradient buffers
-    if device == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        run()
-        return torch.cuda.max_memory_allocated() - base
     gc.collect()
     with open('/proc/self/clear_refs', 'w') as clear_refs:
         clear_refs.write('5')  # reset the high-water mark to the current RSS
@@ -351,13 +394,13 @@ def peak_training_memory(name: str, shape: str, device: str,
     return (_status_kib('VmHWM') - base) * 1024
 
 
-def memory_in_subprocess(name, shape, device, compile_model) -> float:
-    """Fresh process per measurement, with malloc returning every block over
-    64 KiB to the OS on free, so the peak is this step's own."""
+def memory_in_subprocess(name, shape, dtype, compile_model) -> float:
+    """Fresh process per CPU measurement, with malloc returning every block
+    over 64 KiB to the OS on free, so the peak is this step's own."""
     code = ('import json, sys; sys.path.insert(0, "tools/analysis"); '
             'import benchmark_layers as b; '
             f'print(json.dumps(b.peak_training_memory({name!r}, {shape!r}, '
-            f'{device!r}, {compile_model!r})))')
+            f'{dtype!r}, {compile_model!r})))')
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
     result = subprocess.run([sys.executable, '-c', code], capture_output=True,
                             text=True, check=True, env=env)
@@ -443,6 +486,9 @@ def main():
                         default=list(PAFU_SHAPES) + list(ACDA_SHAPES),
                         choices=list(PAFU_SHAPES) + list(ACDA_SHAPES))
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--dtypes', nargs='+', default=['fp32'],
+                        choices=list(DTYPES),
+                        help='fp32, or autocast to bf16/fp16 (default: fp32)')
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--compile', action='store_true',
                         help='also time the layers under torch.compile')
@@ -474,32 +520,41 @@ def main():
             # Static shapes: each shape compiles on its own.
             modules[layer + '_compiled'] = torch.compile(
                 build(layer, shape).to(args.device), dynamic=False)
-        times = {}
-        for train in (False, True):
-            runs = {n: step(m, x, train) for n, m in modules.items()}
-            times[train] = time_rounds(runs, args.repeats, args.clock)
-        memory = {}
-        if not args.no_memory:
-            for name in modules:
-                base_name = name.replace('_compiled', '')
-                memory[name] = memory_in_subprocess(
-                    base_name, shape, args.device, name.endswith('_compiled'))
         count = macs(shape, modules[layer])
-        for name in modules:
-            if name == 'conv':
-                continue
-            mem = (f"{memory[name] / memory['conv']:.2f}"
-                   if memory else '-')
-            # A deployed PAFU is a conv.
-            layer_macs, train_limit = ((1, 1) if name == 'pafu_deployed' else
-                                       (count['layer'] / count['conv'],
-                                        count['train_limit']))
-            table.append(
-                f'| {shape} | {name} | '
-                f'{median_ratio(times[False], name, "conv"):.2f} | '
-                f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
-                f'{layer_macs:.2f} | {train_limit:.2f} |')
-            print(table[-1], flush=True)
+        for dtype_name in args.dtypes:
+            dtype = DTYPES[dtype_name]
+            times = {}
+            for train in (False, True):
+                runs = {
+                    n: step(m, x, train, dtype)
+                    for n, m in modules.items()
+                }
+                times[train] = time_rounds(runs, args.repeats, args.clock)
+            memory = {}
+            if not args.no_memory:
+                for name, run in runs.items():
+                    memory[name] = (cuda_peak_memory(run)
+                                    if args.device == 'cuda' else
+                                    memory_in_subprocess(
+                                        name.replace('_compiled', ''), shape,
+                                        dtype_name,
+                                        name.endswith('_compiled')))
+            label = shape if dtype_name == 'fp32' else f'{shape} {dtype_name}'
+            for name in modules:
+                if name == 'conv':
+                    continue
+                mem = (f"{memory[name] / memory['conv']:.2f}"
+                       if memory else '-')
+                # A deployed PAFU is a conv.
+                layer_macs, train_limit = (
+                    (1, 1) if name == 'pafu_deployed' else
+                    (count['layer'] / count['conv'], count['train_limit']))
+                table.append(
+                    f'| {label} | {name} | '
+                    f'{median_ratio(times[False], name, "conv"):.2f} | '
+                    f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
+                    f'{layer_macs:.2f} | {train_limit:.2f} |')
+                print(table[-1], flush=True)
     if args.onnx:
         table += ['', *onnx_table(args.shapes, args.repeats, args.clock)]
     write_markdown(args.markdown, header, table)
