@@ -2,10 +2,10 @@
 
 While ``torch.onnx.export`` traces a model, :class:`~.PAFU` and
 :class:`~.ACDA` compute through these functions instead of their CPU and GPU
-paths, which a trace cannot record: those call a C++ extension (untraced:
-inside PAFU's autograd function it corrupts the heap in the exporter's graph
-passes), copy per image in Python loops and size their work on the host
-from the data. Both formulations are exact (the eval-mode layer's math, in
+paths, which a trace cannot turn into ONNX: those run compiled kernels
+(PAFU's C++ forward, untraced inside its autograd function, corrupted the
+heap in the exporter's graph passes), copy per image in Python loops and
+size their work on the host from the data. Both formulations are exact (the eval-mode layer's math, in
 another summation order) and keep batch, height and width dynamic; they use
 opset 11 operators (NonZero, ScatterND and older), so any opset from 17 on
 exports them.
@@ -18,8 +18,8 @@ exports them.
   "every kernel's response, then pick" would cost ``num_kernels`` convs.
 - ACDA: the basis formulation, one depthwise conv per basis scale (channel
   multiplier ``m'``), a per-pixel MatMul with the coefficients and the 1x1
-  coefficient conv: a node count independent of the kernel size, where the
-  tap formulation takes a Slice, Mul and Add per non-zero tap.
+  coefficient conv: a few nodes per basis scale, where the tap formulation
+  takes a Slice, Mul and Add per non-zero tap.
 """
 from typing import List, Tuple
 
@@ -73,8 +73,9 @@ def pafu_onnx_forward(pafu: nn.Module,
     logits = pafu.selector(_predictor_input(x), pafu.kernel_size, pafu.stride,
                            padding, pafu.dilation)
     index = gumbel_argmax(logits, dim=1, sample=False)
-    out = _selected_products(pafu, F.pad(
-        x, [padding[1], padding[1], padding[0], padding[0]]), index)
+    padded = F.pad(x, [padding[1], padding[1], padding[0], padding[0]
+                       ]) if any(padding) else x
+    out = _selected_products(pafu, padded, index)
     if unbatched:
         out, index = out[0], index[0]
     return (out, index) if return_selection else out
@@ -110,7 +111,6 @@ def _selected_products(pafu: nn.Module, padded: torch.Tensor,
         Tensor: ``(B, C_out, H_out, W_out)``.
     """
     channels, out_channels = pafu.in_channels, pafu.out_channels
-    groups = pafu.groups
     batch, pad_h, pad_w = padded.shape[0], padded.shape[2], padded.shape[3]
     out_h, out_w = index.shape[1], index.shape[2]
     (stride_h, stride_w), (dilation_h, dilation_w) = pafu.stride, pafu.dilation
@@ -125,7 +125,8 @@ def _selected_products(pafu: nn.Module, padded: torch.Tensor,
                 torch.arange(size_w).view(1, -1) * dilation_w).reshape(-1)
     # Kernels as tap-major, channel-minor matrices (C_out, kh * kw, C_in/g).
     kernels = pafu.kernels.permute(0, 2, 3, 1).reshape(
-        pafu.num_kernels, out_channels, size_h * size_w, channels // groups)
+        pafu.num_kernels, out_channels, size_h * size_w,
+        channels // pafu.groups)
     biases = (None if pafu.bias is None else pafu.bias.view(
         pafu.num_kernels, out_channels))
     flat_index = index.reshape(-1)
@@ -136,7 +137,8 @@ def _selected_products(pafu: nn.Module, padded: torch.Tensor,
             taps]
         windows = rows[(base[kernel_pixels].view(-1, 1) +
                         kernel_taps).reshape(-1)]  # (P * T, C_in)
-        product = _grouped_matmul(windows, kernels[kernel][:, taps], groups)
+        product = _grouped_matmul(pafu, windows, kernels[kernel][:, taps],
+                                  len(taps))
         if biases is not None:
             product = product + biases[kernel]
         pixels.append(kernel_pixels)
@@ -147,17 +149,22 @@ def _selected_products(pafu: nn.Module, padded: torch.Tensor,
     return out.view(batch, out_h, out_w, out_channels).permute(0, 3, 1, 2)
 
 
-def _grouped_matmul(windows: torch.Tensor, matrix: torch.Tensor,
-                    groups: int) -> torch.Tensor:
-    """Windows ``(P * T, C_in)`` (``T`` taps each) times a kernel
-    ``(C_out, T, C_in / g)`` per group: ``(P, C_out)``."""
-    out_channels, num_taps, group_channels = matrix.shape
+def _grouped_matmul(pafu: nn.Module, windows: torch.Tensor,
+                    kernel: torch.Tensor, num_taps: int) -> torch.Tensor:
+    """Windows ``(P * T, C_in)`` (``T = num_taps`` rows each) times a
+    kernel ``(C_out, T, C_in / g)`` of ``pafu`` per group: ``(P, C_out)``.
+
+    Shapes come from ``pafu`` as Python ints: in a trace, a tensor's shape
+    is a traced value, which would export as shape arithmetic.
+    """
+    groups, out_channels = pafu.groups, pafu.out_channels
+    row = num_taps * pafu.in_channels // groups
     if groups == 1:
-        return windows.reshape(-1, num_taps * group_channels) @ matrix.reshape(
-            out_channels, -1).t()
-    per_group = windows.view(-1, num_taps, groups, group_channels).permute(
-        2, 0, 1, 3).reshape(groups, -1, num_taps * group_channels)
-    weights = matrix.reshape(groups, out_channels // groups, -1).transpose(
+        return windows.view(-1, row) @ kernel.reshape(out_channels, row).t()
+    per_group = windows.view(-1, num_taps, groups,
+                             pafu.in_channels // groups).permute(
+                                 2, 0, 1, 3).reshape(groups, -1, row)
+    weights = kernel.reshape(groups, out_channels // groups, row).transpose(
         1, 2)
     return torch.matmul(per_group, weights).permute(1, 0, 2).reshape(
         -1, out_channels)
