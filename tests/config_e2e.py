@@ -2,6 +2,7 @@
 (shortened by ``--cfg-options``), then ``tools/test.py`` on the checkpoint it
 saved, each a subprocess from the repository root."""
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -64,7 +65,9 @@ def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
                    pythonpath: Sequence[Path] = ()) -> TrainTestRun:
     """Train ``config`` with ``cfg_options``, then test its last checkpoint
     with the same options and the training dataset replaced by a bad value
-    (testing must not build it).
+    (testing must not build it). ``PAFU_ACDA_MM_E2E_TRAIN_ARGS`` in the
+    environment adds arguments to ``tools/train.py`` (``--amp``:
+    tools/gpu_check.sh's mixed-precision runs).
 
     Args:
         config (str): Path relative to the repository root.
@@ -77,6 +80,8 @@ def train_and_test(config: str, work_dir: Path, cfg_options: Sequence[str],
     """
     train_log = _log(
         run_tool('tools/train.py', config, '--work-dir', work_dir,
+                 *shlex.split(os.environ.get('PAFU_ACDA_MM_E2E_TRAIN_ARGS',
+                                             '')),
                  '--cfg-options', *cfg_options, pythonpath=pythonpath))
     checkpoint = Path((work_dir / 'last_checkpoint').read_text().strip())
     # Testing must not touch the training data.
