@@ -226,7 +226,8 @@ def machine_name(device: str) -> str:
 
 
 # The code a timing depends on: a run with changes here names them.
-_TIMED_SOURCES = ('pafu_acda_mm/layers', 'pafu_acda_mm/csrc', 'tools/analysis')
+_TIMED_SOURCES = ('pafu_acda_mm/layers', 'pafu_acda_mm/ops', 'pafu_acda_mm/csrc',
+                  'tools/analysis')
 
 
 def commit_name() -> str:
