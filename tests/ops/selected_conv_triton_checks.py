@@ -55,9 +55,9 @@ def _index(name: str, batch: int, out_size, num_kernels: int,
 def _compare(device: torch.device, case: dict,
              selection_name: str = 'random', dtype=torch.float32,
              tolerance: float = 1e-5) -> None:
-    """The op on ``device`` in ``dtype`` against the definition
-    in fp64 from the same (rounded) values: output and every gradient, each
-    within ``tolerance`` of the reference's largest magnitude."""
+    """The op on ``device`` in ``dtype`` against the definition in fp64 from
+    the same (rounded) values: output and every gradient, each within
+    ``tolerance`` of the reference's largest magnitude."""
     case = dict(case)
     batch, size = case.pop('batch', 2), case.pop('size', (9, 8))
     in_channels, out_channels = case.pop('channels', (4, 6))
@@ -162,8 +162,8 @@ def test_channels_beyond_one_tile_and_pixels_beyond_one_block(
 ])
 def test_triton_kernels_in_each_dtype_accumulate_in_fp32(
         triton_ops, triton_device, dtype, tolerance):
-    """Inputs rounded to ``dtype``; the only error left is the sums' and the
-    outputs' rounding (a sum in ``dtype`` would miss the tolerance)."""
+    """Inputs (and ``dL/dy``) rounded to ``dtype``; what error is left is
+    that of the fp32 sums and of rounding the results to ``dtype``."""
     if dtype == torch.bfloat16 and triton_device.type == 'cpu':
         pytest.skip('bf16 tl.dot is wrong in the interpreter (triton issue '
                     '11584): checked on a GPU only')
