@@ -22,14 +22,15 @@ from PIL import Image
 PHOTO_FILES = {
     'chelsea': ('skimage', 'data/chelsea.png'),
     'rocket': ('skimage', 'data/rocket.jpg'),
-    'motorcycle': ('skimage', 'data/motorcycle_left.png'),
+    'motorcycle_left': ('skimage', 'data/motorcycle_left.png'),
+    'motorcycle_right': ('skimage', 'data/motorcycle_right.png'),
     'ihc': ('skimage', 'data/ihc.png'),
-    'hubble': ('skimage', 'data/hubble_deep_field.jpg'),
     'astronaut': ('skimage', 'data/astronaut.png'),
     'coffee': ('skimage', 'data/coffee.png'),
     'grace_hopper': ('matplotlib', 'mpl-data/sample_data/grace_hopper.jpg'),
 }
-TRAIN_PHOTOS = ('chelsea', 'rocket', 'motorcycle', 'ihc', 'hubble')
+TRAIN_PHOTOS = ('chelsea', 'rocket', 'motorcycle_left', 'motorcycle_right',
+                'ihc')
 TEST_PHOTOS = ('astronaut', 'coffee', 'grace_hopper')
 
 

@@ -2,15 +2,15 @@
 
 Writes photographs that ship inside installed packages (scikit-image,
 matplotlib) as mmagic datasets (DIV2K sub-images + bicubic LR for training,
-a held-out Set5-layout test set, SIDD-layout pairs with synthetic
-Poisson-Gaussian noise), trains every method with the project's configs
-through ``tools/train.py`` (schedule shortened with ``--cfg-options``),
-evaluates each checkpoint with ``tools/test.py`` (mmagic's PSNR/SSIM: Y
-channel, border = scale, for SR; RGB for denoising), and writes to the work
-dir ``results.md`` (also printed), ``photo_crops.png`` and the per-run logs
-under ``runs/``.
+a held-out Set5-layout test set of other photographs, SIDD-layout pairs with
+synthetic signal-dependent noise), trains every method with the project's
+configs through ``tools/train.py`` (schedule shortened with
+``--cfg-options``), tests each checkpoint with ``tools/test.py`` (mmagic's
+PSNR/SSIM: Y channel, border = scale, for SR; RGB for denoising), and
+writes to the work dir ``results.md`` (also printed), ``photo_crops.png``
+and every run's logs under ``runs/``.
 
-Pairs, each trained for the same iterations with the same recipe:
+Pairs, both members trained with the same recipe, iterations and seeds:
 
 - a single learned linear filter bank (linear PAFU with one kernel) vs
   linear PAFU with 16 kernels (``pafu-linear-5x5``);
@@ -25,14 +25,13 @@ Usage::
 import argparse
 import json
 import os
-import os.path as osp
 import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
@@ -49,37 +48,51 @@ from pafu_acda_mm.mmagic.photo_datasets import write_photo_datasets
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 3
-# The shortened recipe shared by both members of a pair: the configs'
-# Adam, at a rate that moves in a few hundred iterations.
-LEARNING_RATE = 1e-3
+TASK_TITLES = dict(sr=f'SR x{SCALE}', denoise='Denoising')
+# Training patches (HR / clean side, pixels) and batch sizes.
+PATCH = dict(sr=32 * SCALE, denoise=32)
+BATCH = dict(sr=16, denoise=8)
+# The learning rate drops tenfold for the last quarter of the iterations.
+DECAY_AT = 0.75
 
 
 class Method(NamedTuple):
     name: str
-    task: str  # 'sr' or 'denoise'
     config: str  # under configs/
+    adaptive: bool  # the PAFU / ACDA member of its pair
+    options: Optional[dict] = None  # its own --cfg-options
+
+
+class Pair(NamedTuple):
+    key: str  # its --pairs name
+    task: str  # 'sr' or 'denoise'
     iters: int  # at --iters-scale 1
-    options: Optional[dict] = None  # --cfg-options of this method
+    learning_rate: float  # Adam, both members
+    members: Tuple[Method, Method]
+    recipe: Optional[dict] = None  # --cfg-options of both members
 
 
-METHODS = (
-    Method('Linear, 1 kernel', 'sr',
-           f'pafu_sr/pafu-linear-5x5_x{SCALE}_1xb16-300k_div2k.py', 600,
-           dict({'model.generator.pafu_cfg.num_kernels': 1})),
-    Method('Linear PAFU, 16 kernels', 'sr',
-           f'pafu_sr/pafu-linear-5x5_x{SCALE}_1xb16-300k_div2k.py', 600),
-    Method('ESPCN', 'sr', f'pafu_sr/espcn_x{SCALE}_1xb16-300k_div2k.py',
-           400),
-    Method('PAFU-ESPCN', 'sr',
-           f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py', 400),
-    Method('Plain net', 'denoise', 'acda_sidd/plain-net_1xb16-300k_sidd.py',
-           150),
-    Method('ACDA net', 'denoise', 'acda_sidd/acda-net_1xb16-300k_sidd.py',
-           150),
+LINEAR_PAFU = f'pafu_sr/pafu-linear-5x5_x{SCALE}_1xb16-300k_div2k.py'
+PAIRS = (
+    Pair('linear', 'sr', 600, 1e-2, (
+        Method('Linear filter bank (1 kernel)', LINEAR_PAFU, False,
+               {'model.generator.pafu_cfg.num_kernels': 1}),
+        Method('Linear PAFU (16 kernels)', LINEAR_PAFU, True))),
+    Pair('espcn', 'sr', 600, 3e-3, (
+        Method('ESPCN', f'pafu_sr/espcn_x{SCALE}_1xb16-300k_div2k.py', False),
+        Method('PAFU-ESPCN', f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py',
+               True))),
+    # The paper's network (128 channels, 8 bottlenecks) learns nothing in
+    # a CPU-minute: both members at 32 channels, 4 bottlenecks, half
+    # resolution inside.
+    Pair('denoise', 'denoise', 500, 2e-3, (
+        Method('Plain net', 'acda_sidd/plain-net_1xb16-300k_sidd.py', False),
+        Method('ACDA net', 'acda_sidd/acda-net_1xb16-300k_sidd.py', True)),
+         {'model.generator.mid_channels': 32,
+          'model.generator.bottleneck_channels': 32,
+          'model.generator.num_blocks': 4,
+          'model.generator.unshuffle_factor': 2}),
 )
-# Training patches (HR / clean side) and batch sizes.
-PATCH = dict(sr=32 * SCALE, denoise=64)
-BATCH = dict(sr=16, denoise=8)
 # The figure's crop of the first test photograph: size (HR pixels) and
 # centre (fractions of the height and width).
 CROP_SIZE = 96
@@ -93,7 +106,7 @@ def parse_args():
                         help='training seeds per method (0 .. N-1)')
     parser.add_argument(
         '--iters-scale', type=float, default=1.0,
-        help="multiply every method's iterations (e.g. 0.02 for a smoke run)")
+        help="multiply every pair's iterations (e.g. 0.01 for a smoke run)")
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs in parallel, one CPU thread each')
     parser.add_argument(
@@ -101,14 +114,23 @@ def parse_args():
         help='cut the test photographs to at most this size (smoke runs)')
     parser.add_argument('--tile-size', type=int, default=120,
                         help='training sub-image size')
-    return parser.parse_args()
+    parser.add_argument(
+        '--pairs', nargs='+', choices=[pair.key for pair in PAIRS],
+        default=[pair.key for pair in PAIRS], help='the pairs to compare')
+    args = parser.parse_args()
+    for name in ('seeds', 'jobs'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
+    if not args.iters_scale > 0:
+        parser.error(f'--iters-scale must be > 0, got {args.iters_scale}')
+    return args
 
 
 def sr_test_config(work_dir: Path, config: str) -> Path:
     """A config inheriting ``config`` whose test set is its validation set
     (the Set5 layout and metrics): the one change to an SR config that
     ``--cfg-options`` cannot make (it tests a list of four sets)."""
-    path = work_dir / 'configs' / osp.basename(config)
+    path = work_dir / 'configs' / Path(config).name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"_base_ = ['{REPO / 'configs' / config}']\n"
@@ -118,52 +140,53 @@ def sr_test_config(work_dir: Path, config: str) -> Path:
 
 
 class Run(NamedTuple):
+    pair: Pair
     method: Method
     seed: int
     iters: int
     work_dir: Path
     config: Path
+    test_root: Path
+    model_options: dict  # what builds the trained model
     train_options: List[str]
     test_options: List[str]
 
 
-def make_run(method: Method, seed: int, iters_scale: float, work_dir: Path,
-             data: Dict[str, Path], tile_size: int) -> Run:
+def make_run(pair: Pair, method: Method, seed: int, iters_scale: float,
+             work_dir: Path, data: Dict[str, Path], tile_size: int) -> Run:
     """The config and ``--cfg-options`` of one training + test."""
-    # A multiple of the scale (SR) or of the ACDA net's unshuffle factor.
-    multiple = SCALE if method.task == 'sr' else 4
-    patch = min(PATCH[method.task], tile_size) // multiple * multiple
-    iters = max(2, round(method.iters * iters_scale))
+    sr = pair.task == 'sr'
+    # A multiple of the scale (SR) or of the unshuffle factor (denoising).
+    multiple = SCALE if sr else 4
+    patch = min(PATCH[pair.task], tile_size) // multiple * multiple
+    iters = max(2, round(pair.iters * iters_scale))
     run_dir = work_dir / 'runs' / (
         re.sub(r'[^a-z0-9]+', '-', method.name.lower()).strip('-') +
         f'_seed{seed}')
-    train_root, test_root = ((data['sr_train'], data['sr_test'])
-                             if method.task == 'sr' else
+    train_root, test_root = ((data['sr_train'], data['sr_test']) if sr else
                              (data['denoise_train'], data['denoise_test']))
-    if method.task == 'sr':
-        config = sr_test_config(work_dir, method.config)
-    else:
-        config = REPO / 'configs' / method.config
-    shared = [f'{key}={value}'
-              for key, value in (method.options or {}).items()] + [
-        'train_dataloader.num_workers=0', 'test_dataloader.0.num_workers=0'
-        if method.task == 'sr' else 'test_dataloader.num_workers=0',
-        'test_dataloader.0.dataset.data_root=' + str(test_root)
-        if method.task == 'sr' else
-        'test_dataloader.dataset.data_root=' + str(test_root)
+    config = (sr_test_config(work_dir, method.config)
+              if sr else REPO / 'configs' / method.config)
+    model_options = dict(pair.recipe or {}, **(method.options or {}))
+    test_loader = 'test_dataloader.0' if sr else 'test_dataloader'
+    shared = [f'{key}={value}' for key, value in model_options.items()] + [
+        'train_dataloader.num_workers=0', f'{test_loader}.num_workers=0',
+        f'{test_loader}.dataset.data_root={test_root}'
     ]
     train = shared + [
         f'train_dataloader.dataset.data_root={train_root}',
         f'train_dataloader.dataset.pipeline.3.gt_patch_size={patch}',
-        f'train_dataloader.batch_size={BATCH[method.task]}',
+        f'train_dataloader.batch_size={BATCH[pair.task]}',
         f'train_cfg.max_iters={iters}', 'val_dataloader=None',
         'val_cfg=None', 'val_evaluator=None',
         f'default_hooks.checkpoint.interval={iters}',
         f'default_hooks.logger.interval={max(1, iters // 10)}',
-        f'optim_wrapper.optimizer.lr={LEARNING_RATE}',
-        f'randomness.seed={seed}'
+        f'optim_wrapper.optimizer.lr={pair.learning_rate}',
+        f'param_scheduler.milestones=[{max(1, round(iters * DECAY_AT))}]',
+        'param_scheduler.gamma=0.1', f'randomness.seed={seed}'
     ]
-    return Run(method, seed, iters, run_dir, config, train, shared)
+    return Run(pair, method, seed, iters, run_dir, config, test_root,
+               model_options, train, shared)
 
 
 def run_tool(script: str, args: list, log_path: Path) -> str:
@@ -185,7 +208,8 @@ def run_tool(script: str, args: list, log_path: Path) -> str:
 
 def train_and_test(run: Run) -> dict:
     """Train ``run``, test its last checkpoint; return the test metrics,
-    the training seconds and the checkpoint."""
+    the training seconds, the checkpoint and the last logged selection
+    health."""
     start = time.perf_counter()
     run_tool('tools/train.py', [
         run.config, '--work-dir', run.work_dir, '--cfg-options',
@@ -203,19 +227,44 @@ def train_and_test(run: Run) -> dict:
         for key, value in re.findall(r'(\w+): (-?\d+\.\d+)', line)
     }
     return dict(metrics, seconds=seconds, checkpoint=checkpoint,
-                training_health=training_health(run.work_dir))
+                health=last_logged_health(run.work_dir))
 
 
-def training_health(run_dir: Path) -> Dict[str, float]:
-    """The last logged selection-health scalars (``*perplexity*``,
-    ``*unused*``) of a run's ``scalars.json``, if its log has them."""
+def last_logged_health(run_dir: Path) -> Dict[str, float]:
+    """The last values of ``SelectionHealthHook``'s scalars (``pafu/...``,
+    ``acda/...``) in the run's ``scalars.json``."""
     last = {}
     for path in run_dir.glob('*/vis_data/scalars.json'):
         for line in path.read_text().splitlines():
-            for key, value in json.loads(line).items():
-                if 'perplexity' in key or 'unused' in key:
-                    last[key] = value
+            last.update({
+                key: value
+                for key, value in json.loads(line).items()
+                if key.startswith(('pafu/', 'acda/'))
+            })
     return last
+
+
+def least_balanced_pafu(health: Dict[str, float]) -> Dict[str, float]:
+    """Perplexity, unused fraction and chosen-kernel probability of the PAFU
+    with the lowest perplexity (empty without PAFU)."""
+    layers = {key[:-len('/perplexity')] for key in health
+              if key.startswith('pafu/') and key.endswith('/perplexity')}
+    if not layers:
+        return {}
+    layer = min(layers, key=lambda name: health[f'{name}/perplexity'])
+    return {stat: health[f'{layer}/{stat}']
+            for stat in ('perplexity', 'unused', 'chosen_prob')}
+
+
+def acda_pixel_variation(health: Dict[str, float]) -> Optional[float]:
+    """The ACDA coefficients' standard deviation over pixels relative to
+    their mean size, averaged over layers and scales (None without ACDA)."""
+    ratios = [
+        value / health[key.replace('_pixel_std', '_abs_mean')]
+        for key, value in health.items()
+        if key.startswith('acda/') and key.endswith('_pixel_std')
+    ]
+    return float(np.mean(ratios)) if ratios else None
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -226,8 +275,8 @@ def read_rgb(path: Path) -> np.ndarray:
 def test_pairs(run: Run) -> List[tuple]:
     """``(name, input, ground truth)`` uint8 RGB images of the run's test
     set, in file order."""
-    root = Path(run.test_options[-1].split('=', 1)[1])
-    if run.method.task == 'sr':
+    root = run.test_root
+    if run.pair.task == 'sr':
         return [(path.stem, read_rgb(root / f'LRbicx{SCALE}' / path.name),
                  read_rgb(path))
                 for path in sorted((root / 'GTmod12').iterdir())]
@@ -259,9 +308,10 @@ def bicubic_upsample(lr: np.ndarray) -> np.ndarray:
 
 
 def predict(run: Run, checkpoint: str, image: np.ndarray):
-    """The trained generator's output (uint8 RGB) on ``image`` and every
-    PAFU's selection map ``(H, W)`` (empty for other models)."""
-    _, model = build_model_from_config(str(run.config), run.method.options)
+    """The trained generator's output (uint8 RGB) on ``image``, and the
+    first PAFU's selection map ``(H, W)`` with its number of kernels (None
+    for models without PAFU)."""
+    _, model = build_model_from_config(str(run.config), run.model_options)
     load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
     # The configs' data preprocessor: RGB divided by 255.
     inputs = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
@@ -269,37 +319,19 @@ def predict(run: Run, checkpoint: str, image: np.ndarray):
         output = model.generator(inputs)
     selections, _ = recorder.pop()
     output = (output[0].permute(1, 2, 0) * 255).round().clamp(0, 255)
-    return (output.to(torch.uint8).numpy(),
-            {name: calls[0][0] for name, calls in selections.items()},
-            {name: model.generator.get_submodule(name).num_kernels
-             for name in selections})
+    name = next(iter(selections), None)
+    selection = None if name is None else (
+        selections[name][0][0],
+        model.generator.get_submodule(name).num_kernels)
+    return output.to(torch.uint8).numpy(), selection
 
 
-def test_image_usage(run: Run, checkpoint: str) -> Dict[str, float]:
-    """Kernel usage of the run's PAFUs over all test images (eval-mode
-    selections): perplexity ``exp(entropy)`` of the usage histogram and the
-    fraction of kernels no pixel selects, the worst layer's."""
-    counts = {}
-    for _, image, _ in test_pairs(run):
-        _, selections, num_kernels = predict(run, checkpoint, image)
-        for name, selection in selections.items():
-            counts[name] = counts.get(name, 0) + torch.bincount(
-                selection.flatten(), minlength=num_kernels[name])
-    if not counts:
-        return {}
-    usage = [count.double() / count.sum() for count in counts.values()]
-    return dict(
-        perplexity=min(
-            float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
-            for p in usage),
-        unused=max(float((p == 0).double().mean()) for p in usage))
-
-
-def spread(values: List[float], digits: int) -> str:
+def spread(values: List[float], digits: int, signed: bool = False) -> str:
     """``mean ± std`` (sample std over seeds; mean alone for one seed)."""
+    sign = '+' if signed else ''
     if len(values) == 1:
-        return f'{values[0]:.{digits}f}'
-    return (f'{np.mean(values):.{digits}f} ± '
+        return f'{values[0]:{sign}.{digits}f}'
+    return (f'{np.mean(values):{sign}.{digits}f} ± '
             f'{np.std(values, ddof=1):.{digits}f}')
 
 
@@ -307,7 +339,9 @@ def baseline_rows(runs: List[Run]) -> List[str]:
     """Bicubic (SR) and the noisy input itself (denoising)."""
     rows = []
     for task, name in (('sr', 'Bicubic'), ('denoise', 'Noisy input')):
-        run = next(run for run in runs if run.method.task == task)
+        run = next((run for run in runs if run.pair.task == task), None)
+        if run is None:
+            continue
         pairs = test_pairs(run)
         outputs = [
             bicubic_upsample(image) if task == 'sr' else image
@@ -315,57 +349,82 @@ def baseline_rows(runs: List[Run]) -> List[str]:
         ]
         result = scores(task, outputs, [gt for *_, gt in pairs])
         rows.append(f'| {TASK_TITLES[task]} | {name} | - | - | '
-                    f'{result["PSNR"]:.2f} | {result["SSIM"]:.4f} | - | - |'
-                    ' - |')
+                    f'{result["PSNR"]:.2f} | {result["SSIM"]:.4f} | - | - | '
+                    '- | - | - |')
     return rows
 
 
-TASK_TITLES = dict(sr=f'SR x{SCALE}', denoise='Denoising')
+def method_row(pair: Pair, method: Method, chosen: list,
+               twin: Optional[list]) -> str:
+    """One table row: ``chosen`` and ``twin`` are the ``(run, result)`` of
+    this method and of the plain member of its pair, in seed order."""
+    psnrs = [result['PSNR'] for _, result in chosen]
+    gain = '-' if twin is None else spread(
+        [ours - theirs['PSNR'] for ours, (_, theirs) in zip(psnrs, twin)], 2,
+        signed=True)
+    # A one-kernel PAFU has nothing to select: no health to show.
+    health = [least_balanced_pafu(result['health']) for _, result in chosen
+              if method.adaptive]
+    health = [entry for entry in health if entry]
+    pafu_columns = [
+        spread([entry[stat] for entry in health], digits) if health else '-'
+        for stat, digits in (('perplexity', 2), ('unused', 2),
+                             ('chosen_prob', 2))
+    ]
+    run, result = chosen[0]
+    return (f'| {TASK_TITLES[pair.task]} | {method.name} | '
+            f'{result["params"] / 1e3:.1f}K | {run.iters} | '
+            f'{spread(psnrs, 2)} | '
+            f'{spread([r["SSIM"] for _, r in chosen], 4)} | {gain} | ' +
+            ' | '.join(pafu_columns) +
+            f' | {np.mean([r["seconds"] for _, r in chosen]):.0f} s |')
 
 
 def results_table(runs: List[Run], results: List[dict]) -> str:
+    """The markdown table and its notes."""
     rows = [
         '| Task | Method | Params | Iters | PSNR (dB) | SSIM | '
-        'Test-image kernel perplexity | Unused kernels | Train time |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|'
+        'Δ PSNR vs twin | Kernel perplexity | Unused kernels | '
+        'Chosen-kernel prob. | Train time |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
     ]
     rows += baseline_rows(runs)
-    health_notes = []
-    for method in METHODS:
-        chosen = [(run, result) for run, result in zip(runs, results)
-                  if run.method == method]
-        if not chosen:
-            continue
-        psnrs = [result['PSNR'] for _, result in chosen]
-        ssims = [result['SSIM'] for _, result in chosen]
-        usage = [result['usage'] for _, result in chosen if result['usage']]
-        perplexity = spread([u['perplexity'] for u in usage], 1) if usage \
-            else '-'
-        unused = spread([u['unused'] for u in usage], 2) if usage else '-'
-        rows.append(
-            f'| {TASK_TITLES[method.task]} | {method.name} | '
-            f'{chosen[0][1]["params"] / 1e3:.1f}K | {chosen[0][0].iters} | '
-            f'{spread(psnrs, 2)} | {spread(ssims, 4)} | {perplexity} | '
-            f'{unused} | {np.mean([r["seconds"] for _, r in chosen]):.0f} s '
-            '|')
-        for run, result in chosen:
-            if result['training_health']:
-                health_notes.append(
-                    f'- {method.name}, seed {run.seed}: ' + ', '.join(
-                        f'{key} {value:.3g}' for key, value in sorted(
-                            result['training_health'].items())))
+    notes = []
+    keys = {run.pair.key for run in runs}
+    for pair in (pair for pair in PAIRS if pair.key in keys):
+        by_method = {
+            method.name: sorted(((run, result)
+                                 for run, result in zip(runs, results)
+                                 if run.method == method),
+                                key=lambda item: item[0].seed)
+            for method in pair.members
+        }
+        plain = next(m for m in pair.members if not m.adaptive)
+        for method in pair.members:
+            rows.append(
+                method_row(pair, method, by_method[method.name],
+                           by_method[plain.name] if method.adaptive else None))
+            variation = [
+                acda_pixel_variation(result['health'])
+                for _, result in by_method[method.name]
+            ]
+            if any(value is not None for value in variation):
+                notes.append(
+                    f'{method.name}: coefficient standard deviation over an '
+                    'image\'s pixels / mean absolute coefficient (the last '
+                    'log, mean over layers and scales) '
+                    f'{spread(variation, 3)}.')
     seeds = len({run.seed for run in runs})
-    text = '\n'.join(rows) + (
-        f'\n\nMean ± sample standard deviation over {seeds} seed(s); '
-        'PSNR/SSIM by `tools/test.py` (mmagic\'s metrics; SR on the Y '
-        f'channel with a {SCALE}-pixel border, denoising on RGB). '
-        'Perplexity and unused kernels: the PAFU layers\' eval-mode '
-        'selections over the test images (the least balanced layer).\n')
-    if health_notes:
-        text += ('\nSelection health at the end of training (the last '
-                 'logged values in each run\'s scalars.json):\n\n' +
-                 '\n'.join(health_notes) + '\n')
-    return text
+    return '\n'.join(rows) + (
+        f'\n\nMean ± sample standard deviation over {seeds} seed(s) '
+        '(Δ PSNR: paired by seed). PSNR/SSIM by `tools/test.py` (mmagic\'s '
+        f'metrics; SR on the Y channel with a {SCALE}-pixel border, '
+        'denoising on RGB) on photographs not trained on. Kernel '
+        'perplexity, unused kernels and chosen-kernel probability: the last '
+        'values `SelectionHealthHook` logged in training (the least '
+        'balanced PAFU of the model; 16 kernels in use uniformly give a '
+        'perplexity of 16). Train time: one CPU thread, process start-up '
+        'included. ' + ' '.join(notes) + '\n')
 
 
 def crop_window(size: tuple, multiple: int) -> tuple:
@@ -380,16 +439,14 @@ def crop_window(size: tuple, multiple: int) -> tuple:
     return tuple(window)
 
 
-def draw_crops(path: Path, runs: List[Run], results: List[dict]) -> None:
-    """One figure: per task, the crop of the first test photograph as
-    input, each method's output (seed 0), the ground truth, and under the
-    PAFU models their selection maps."""
-    seed0 = [(run, result) for run, result in zip(runs, results)
-             if run.seed == 0]
+def figure_panels(runs: List[Run], results: List[dict]) -> dict:
+    """Per task, the crop of the first test photograph as input, each
+    method's output (seed 0), the ground truth, and the selection map of
+    the PAFU models with several kernels."""
     panels = {}
-    for task in TASK_TITLES:
-        task_runs = [(run, result) for run, result in seed0
-                     if run.method.task == task]
+    for task in dict.fromkeys(run.pair.task for run in runs):
+        task_runs = [(run, result) for run, result in zip(runs, results)
+                     if run.seed == 0 and run.pair.task == task]
         name, image, target = test_pairs(task_runs[0][0])[0]
         factor = SCALE if task == 'sr' else 1
         hr_crop = crop_window(target.shape[:2], factor)
@@ -401,25 +458,28 @@ def draw_crops(path: Path, runs: List[Run], results: List[dict]) -> None:
         if task == 'sr':
             images.append(('Bicubic', bicubic_upsample(image)[hr_crop], None))
         for run, result in task_runs:
-            output, selections, num_kernels = predict(
-                run, result['checkpoint'], image)
-            selection = next(iter(selections.values()), None)
+            output, selection = predict(run, result['checkpoint'], image)
             # A one-kernel PAFU's map is uniform: not drawn.
-            shown = selection is not None and max(num_kernels.values()) > 1
+            shown = selection is not None and selection[1] > 1
             images.append((run.method.name, output[hr_crop],
-                           (selection[crop], max(num_kernels.values()))
+                           (selection[0][crop], selection[1])
                            if shown else None))
         images.append(('Ground truth', target[hr_crop], None))
         panels[f'{TASK_TITLES[task]}, {name}'] = images
-    num_cols = max(len(images) for images in panels.values())
-    # A row of selection maps under the tasks that have PAFU models.
-    grid_rows = [(title, images, 'images') for title, images in panels.items()]
+    return panels
+
+
+def draw_crops(path: Path, runs: List[Run], results: List[dict]) -> None:
+    """One figure: a row of crops per task, and under a task with PAFU
+    models a row of their selection maps."""
+    panels = figure_panels(runs, results)
     grid_rows = [
-        row for title, images, _ in grid_rows
+        row for title, images in panels.items()
         for row in [(title, images, 'images')] +
         ([(title, images, 'selections')]
          if any(selection for *_, selection in images) else [])
     ]
+    num_cols = max(len(images) for images in panels.values())
     figure = Figure(figsize=(2.2 * num_cols, 2.4 * len(grid_rows)),
                     layout='constrained')
     grid = figure.subplots(len(grid_rows), num_cols, squeeze=False)
@@ -436,13 +496,14 @@ def draw_crops(path: Path, runs: List[Run], results: List[dict]) -> None:
                     cmap=ListedColormap(
                         [f'C{k % 10}' for k in range(num_kernels)]),
                     vmin=-0.5, vmax=num_kernels - 0.5)
-                axes.set_title(f'{label}: selected kernel', fontsize=8)
+                axes.set_title(f'{label}:\nselected kernel per LR pixel',
+                               fontsize=8)
         for axes in axes_row:
             axes.set_axis_off()
     figure.savefig(path, dpi=100)
 
 
-def num_params(run: Run, checkpoint: str) -> int:
+def num_params(checkpoint: str) -> int:
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
     return sum(value.numel() for key, value in state['state_dict'].items()
                if key.startswith('generator.'))
@@ -456,21 +517,26 @@ def main():
         work_dir / 'data', SCALE, tile_size=args.tile_size,
         test_max_size=args.test_max_size)
     runs = [
-        make_run(method, seed, args.iters_scale, work_dir, data,
-                 args.tile_size)
-        for seed in range(args.seeds) for method in METHODS
+        make_run(pair, method, seed, args.iters_scale, work_dir, data,
+                 args.tile_size) for seed in range(args.seeds)
+        for pair in PAIRS if pair.key in args.pairs
+        for method in pair.members
     ]
-    # Longest runs first, so that the two workers finish together.
+    results: List[Optional[dict]] = [None] * len(runs)
+    # Longest runs first, so that the workers finish together.
     order = sorted(range(len(runs)), key=lambda i: -runs[i].iters * (
-        4 if runs[i].method.task == 'denoise' else 1))
+        3 if runs[i].method.adaptive else 1))
     with ThreadPoolExecutor(args.jobs) as pool:
-        finished = dict(zip(order, pool.map(train_and_test,
-                                            [runs[i] for i in order])))
-    results = [finished[i] for i in range(len(runs))]
-    torch.set_num_threads(args.jobs)
-    for run, result in zip(runs, results):
-        result['usage'] = test_image_usage(run, result['checkpoint'])
-        result['params'] = num_params(run, result['checkpoint'])
+        futures = {pool.submit(train_and_test, runs[i]): i for i in order}
+        for done, future in enumerate(as_completed(futures), 1):
+            index = futures[future]
+            results[index] = future.result()
+            run = runs[index]
+            print(f'[{done}/{len(runs)}] {run.method.name}, seed {run.seed}: '
+                  f'PSNR {results[index]["PSNR"]:.2f} dB, trained in '
+                  f'{results[index]["seconds"]:.0f} s', flush=True)
+    for result in results:
+        result['params'] = num_params(result['checkpoint'])
     report = results_table(runs, results)
     draw_crops(work_dir / 'photo_crops.png', runs, results)
     report += (f'\n![crops](photo_crops.png)\n\nTotal time: '
