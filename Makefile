@@ -12,9 +12,12 @@ env-oldest:
 	bash tools/setup_env.sh torch2.1
 
 # The main job: the papers' synthetic experiments (SAD, pattern detection),
-# every method trained through mmengine's Runner; prints the results table.
+# every method trained through mmengine's Runner, then PAFU and ACDA against
+# their plain twins on real photographs (super-resolution, denoising) through
+# tools/train.py and tools/test.py; prints both results tables.
 demo: env
 	$(PYTHON) tools/toy/run_comparison.py
+	$(PYTHON) tools/demo/run_photo_comparison.py
 
 # The full suite on torch 2.13, then on torch 2.1 every test but the
 # end-to-end runs, of which one train + test per codebase. The Triton kernels
