@@ -2,13 +2,12 @@
 
 While ``torch.onnx.export`` traces a model, :class:`~.PAFU` and
 :class:`~.ACDA` compute through these functions instead of their CPU and GPU
-paths, which a trace cannot turn into ONNX: those run compiled kernels
-(PAFU's C++ forward, untraced inside its autograd function, corrupted the
-heap in the exporter's graph passes), copy per image in Python loops and
-size their work on the host from the data. Both formulations are exact (the eval-mode layer's math, in
-another summation order) and keep batch, height and width dynamic; they use
-opset 11 operators (NonZero, ScatterND and older), so any opset from 17 on
-exports them.
+paths, which a trace cannot turn into ONNX: those run compiled kernels that
+a trace does not see, copy per image in Python loops and size their work on
+the host from the data. Both formulations are exact (the eval-mode layer's
+math, in another summation order) and keep batch, height and width dynamic;
+they use opset 11 operators (NonZero, ScatterND and older), so any opset from
+17 on exports them.
 
 - PAFU: the selector's logits, their ArgMax, then per kernel its pixels
   (NonZero), their windows gathered from the padded input (Gather) times

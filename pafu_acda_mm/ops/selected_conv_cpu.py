@@ -37,9 +37,8 @@ _ROWS_MULTIPLE = IMAGE_WIDTH
 # Kernel responses computed at once for the selection gradient, in units of
 # the output's size.
 _RESPONSE_CHUNK_OUTPUTS = 2
-# oneDNN's channels-last 3x3 convolutions are 1.6x faster than its NCHW ones
-# at 64 input channels, on par or up to 1.4x slower from 128 up (measured on
-# an AVX-512 CPU, fp32).
+# oneDNN's channels-last convolutions beat its NCHW ones at few input
+# channels and lose from 128 up (docs/benchmarks.md).
 _CHANNELS_LAST_MAX_CHANNELS = 64
 
 
