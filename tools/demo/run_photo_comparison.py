@@ -73,15 +73,22 @@ class Pair(NamedTuple):
 
 
 LINEAR_PAFU = f'pafu_sr/pafu-linear-5x5_x{SCALE}_1xb16-300k_div2k.py'
+# PAFU's selector with BatchNorm: without it the selector's logits barely vary
+# over an image, one or two kernels serve every pixel from the first
+# iterations on, and the linear PAFU loses to the single filter
+# (docs/reproductions.md).
+SELECTOR_NORM = 'selector_cfg.norm_cfg.type'
 PAIRS = (
     Pair('linear', 'sr', 600, 1e-2, (
         Method('Linear filter bank (1 kernel)', LINEAR_PAFU, False,
                {'model.generator.pafu_cfg.num_kernels': 1}),
-        Method('Linear PAFU (16 kernels)', LINEAR_PAFU, True))),
+        Method('Linear PAFU (16 kernels)', LINEAR_PAFU, True,
+               {f'model.generator.pafu_cfg.{SELECTOR_NORM}': 'BN'}))),
     Pair('espcn', 'sr', 600, 3e-3, (
         Method('ESPCN', f'pafu_sr/espcn_x{SCALE}_1xb16-300k_div2k.py', False),
-        Method('PAFU-ESPCN', f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py',
-               True))),
+        Method('PAFU-ESPCN',
+               f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py', True,
+               {f'model.generator.out_conv_cfg.{SELECTOR_NORM}': 'BN'}))),
     # The paper's network (128 channels, 8 bottlenecks) learns nothing in
     # a CPU-minute: both members at 32 channels, 4 bottlenecks, half
     # resolution inside.
@@ -415,6 +422,12 @@ def results_table(runs: List[Run], results: List[dict]) -> str:
                     'log, mean over layers and scales) '
                     f'{spread(variation, 3)}.')
     seeds = len({run.seed for run in runs})
+    recipe = '; '.join(
+        f'{pair.members[0].name} vs {pair.members[1].name}: Adam '
+        f'{pair.learning_rate:g}' + ''.join(
+            f', {key.rsplit(".", 1)[-1]}={value}'
+            for key, value in (pair.recipe or {}).items())
+        for pair in PAIRS if pair.key in keys)
     return '\n'.join(rows) + (
         f'\n\nMean ± sample standard deviation over {seeds} seed(s) '
         '(Δ PSNR: paired by seed). PSNR/SSIM by `tools/test.py` (mmagic\'s '
@@ -424,7 +437,12 @@ def results_table(runs: List[Run], results: List[dict]) -> str:
         'values `SelectionHealthHook` logged in training (the least '
         'balanced PAFU of the model; 16 kernels in use uniformly give a '
         'perplexity of 16). Train time: one CPU thread, process start-up '
-        'included. ' + ' '.join(notes) + '\n')
+        'included.' + ''.join(f' {note}' for note in notes) + '\n\nRecipe: the configs\' models '
+        'and losses; ' + recipe + f', tenfold lower for the last '
+        f'{1 - DECAY_AT:.0%} of the iterations; patches of {PATCH["sr"]} HR '
+        f'pixels (SR, batch {BATCH["sr"]}) and {PATCH["denoise"]} pixels '
+        f'(denoising, batch {BATCH["denoise"]}); PAFU selectors with '
+        'BatchNorm.\n')
 
 
 def crop_window(size: tuple, multiple: int) -> tuple:
