@@ -17,6 +17,7 @@ from .sad_optimal_kernels import (PAPERS_PAIR_DIRAC_TOLERANCE,
                                   SADOptimalPAFUKernels, dirac_kernel,
                                   is_papers_kernel_pair)
 from .single_layer import SingleLayer
+from .training import train_and_validate
 
 __all__ = [
     'PAPERS_PAIR_DIRAC_TOLERANCE', 'PAPERS_PAIR_ZERO_TOLERANCE',
@@ -24,5 +25,6 @@ __all__ = [
     'PAFUDenseRegressor', 'PatternDetectionDataset', 'SADDataset',
     'SADOptimalPAFUKernels', 'SingleLayer', 'dirac_kernel',
     'is_papers_kernel_pair',
-    'make_pattern_sample', 'make_sad_sample', 'pattern_template', 'sad_grid'
+    'make_pattern_sample', 'make_sad_sample', 'pattern_template', 'sad_grid',
+    'train_and_validate'
 ]

@@ -20,7 +20,8 @@ def conv_relu_stack(in_channels: int,
 
     Returns:
         nn.Sequential: Maps ``(B, in_channels, H, W)`` to
-        ``(B, out_channels, H, W)``.
+        ``(B, out_channels, H, W)``; its weights are channels-last (run it
+        with :func:`run_channels_last`).
     """
     if depth < 2:
         raise ValueError(f'depth must be >= 2, got {depth}')
@@ -31,7 +32,21 @@ def conv_relu_stack(in_channels: int,
             layers.append(nn.ReLU(inplace=True))
         layers.append(
             nn.Conv2d(cin, cout, kernel_size, padding=kernel_size // 2))
-    return nn.Sequential(*layers)
+    # Channels-last: oneDNN's faster layout for these convs on the CPU.
+    return nn.Sequential(*layers).to(memory_format=torch.channels_last)
+
+
+def run_channels_last(stack: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``stack(x)`` computed channels-last, returned contiguous (NCHW).
+
+    Args:
+        stack (nn.Module): E.g. a :func:`conv_relu_stack`.
+        x (Tensor): ``(B, C, H, W)``.
+
+    Returns:
+        Tensor: ``stack``'s output, contiguous.
+    """
+    return stack(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
 
 @MODELS.register_module()
@@ -66,5 +81,5 @@ class FCNN(nn.Module):
         Returns:
             Tensor: ``(B, channels, H, W)``.
         """
-        out = self.body(x)
+        out = run_channels_last(self.body, x)
         return x + out if self.residual else out

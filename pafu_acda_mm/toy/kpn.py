@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from .fcnn import conv_relu_stack
+from .fcnn import conv_relu_stack, run_channels_last
 
 
 @MODELS.register_module()
@@ -45,7 +45,8 @@ class KPN(nn.Module):
             kernel applied to every channel's ``k x k`` neighbourhood.
         """
         batch, channels, height, width = x.shape
-        kernels = self.predictor(x).view(batch, 1, -1, height, width)
+        kernels = run_channels_last(self.predictor,
+                                    x).view(batch, 1, -1, height, width)
         patches = F.unfold(
             x, self.kernel_size,
             padding=self.kernel_size // 2).view(batch, channels, -1, height,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pafu_acda_mm.toy import dirac_kernel
+from pafu_acda_mm.toy import is_papers_kernel_pair
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,21 +38,15 @@ def test_demo_config_trains_through_the_runner_and_lowers_the_loss(tmp_path):
 
 
 @pytest.mark.e2e
-def test_jointly_trained_pafu_beats_fcnn_and_learns_the_papers_kernels(
+def test_jointly_trained_pafu_learns_the_papers_kernels_and_the_task(
         tmp_path, train_toy):
-    # Kernels and selector learned together from the default init, on the
-    # FCNN's budget (seeded): PAFU paper fig. 2, a Dirac and a ~zero kernel.
-    # The final error's ratio to the FCNN's follows float summation order
-    # (0.34-0.67 seen, README); the kernels do not.
-    iters = 1000
-    pafu, pafu_metrics = train_toy('pafu_sad/pafu_sad.py', tmp_path / 'pafu', iters)
-    _, fcnn_metrics = train_toy('pafu_sad/fcnn_sad.py', tmp_path / 'fcnn', iters)
-    assert pafu_metrics['toy/mae'] < fcnn_metrics['toy/mae']
-    conv = pafu.model.network.conv
-    dirac = dirac_kernel(conv)
-    kernels = conv.kernels.detach().view(2, *dirac.shape)
-    distances = [(k - dirac).norm().item() for k in kernels]
-    learned_dirac = distances.index(min(distances))
-    assert distances[learned_dirac] < 0.1
-    # ||Dirac|| = sqrt(3): the other kernel is an order of magnitude smaller.
-    assert kernels[1 - learned_dirac].norm() < 0.3
+    # Kernels and selector learned together from the default init, the
+    # demo's budget and recipe (seeded): PAFU paper fig. 2, a Dirac and a
+    # ~zero kernel, routed well enough to remove most of the error of the
+    # identity map (the best single kernel, as most pixels keep their value).
+    pafu, metrics = train_toy('pafu_sad/pafu_sad.py', tmp_path, 1000)
+    assert is_papers_kernel_pair(pafu.model.network.conv)
+    dataset = pafu.val_dataloader.dataset
+    identity_mae = torch.stack([(s['inputs'] - s['target']).abs()
+                                for s in dataset]).mean().item()
+    assert metrics['toy/mae'] < 0.25 * identity_mae

@@ -5,7 +5,9 @@ layers from the registry), then writes to the work dir a results table
 (``results.md``, also printed) and figures:
 
 - ``sad``: FCNN, residual FCNN, KPN and PAFU on the Spatially Adaptive
-  Dataset (PAFU paper 3.2, fig. 2), each trained from ``--seeds`` seeds
+  Dataset (PAFU paper 3.2, fig. 2), with the PAFU of fixed optimal kernels
+  as a diagnostic, and the paper-budget PAFU if ``--sad-methods`` names
+  it; each trained from ``--seeds`` seeds
   (in ``--workers`` processes of one torch thread each, so a seed's run is
   the same whatever the machine's core count): the median and range of the
   validation MAE per method, for PAFU how many seeds learned the paper's
@@ -20,7 +22,7 @@ Usage::
 
     python tools/toy/run_comparison.py [--task sad|patterns|all]
         [--work-dir work_dirs/toy_comparison] [--iters-scale 1.0]
-        [--seeds 3] [--workers 2]
+        [--seeds 3] [--workers 2] [--sad-methods fcnn kpn pafu ...]
 """
 import argparse
 import multiprocessing
@@ -33,7 +35,6 @@ from typing import List, Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.hooks import EMAHook, Hook
 from mmengine.logging import print_log
 
 from pafu_acda_mm.engine import AdaptivityRecorder, build_runner
@@ -45,22 +46,25 @@ from pafu_acda_mm.toy.equivariance import shift_equivariance_error
 from pafu_acda_mm.toy.figures import (plot_pafu_kernels,
                                       plot_pattern_detection,
                                       plot_sad_comparison)
+from pafu_acda_mm.toy.training import train_and_validate
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs')
+# Method id: (table label, config). The paper-budget PAFU costs 6x pafu_sad
+# per iteration, so the default runs leave it out (--sad-methods adds it).
 SAD_METHODS = {
-    'FCNN':
-    'pafu_sad/fcnn_sad.py',
-    'Residual FCNN':
-    'pafu_sad/residual-fcnn_sad.py',
-    'KPN':
-    'pafu_sad/kpn_sad.py',
-    'PAFU':
-    'pafu_sad/pafu_sad.py',
-    "PAFU, 36.9K-parameter selector (the paper's budget)":
-    'pafu_sad/pafu-paper-budget_sad.py',
-    'PAFU, kernels fixed to Dirac + zero (diagnostic)':
-    'pafu_sad/pafu-fixed-kernels_sad.py',
+    'fcnn': ('FCNN', 'pafu_sad/fcnn_sad.py'),
+    'residual-fcnn': ('Residual FCNN', 'pafu_sad/residual-fcnn_sad.py'),
+    'kpn': ('KPN', 'pafu_sad/kpn_sad.py'),
+    'pafu': ('PAFU', 'pafu_sad/pafu_sad.py'),
+    'pafu-paper-budget':
+    ("PAFU, 36.9K-parameter selector (the paper's budget)",
+     'pafu_sad/pafu-paper-budget_sad.py'),
+    'pafu-fixed-kernels': ('PAFU, kernels fixed to Dirac + zero (diagnostic)',
+                           'pafu_sad/pafu-fixed-kernels_sad.py'),
 }
+DEFAULT_SAD_METHODS = [
+    method for method in SAD_METHODS if method != 'pafu-paper-budget'
+]
 PATTERN_METHODS = {
     'Conv 7x7': 'acda_patterns/conv_patterns.py',
     'ACDA 7x7': 'acda_patterns/acda_patterns.py',
@@ -88,29 +92,18 @@ def parse_args():
         type=int,
         default=2,
         help='SAD: training processes at once, one torch thread each')
+    parser.add_argument(
+        '--sad-methods',
+        nargs='+',
+        choices=list(SAD_METHODS),
+        default=DEFAULT_SAD_METHODS,
+        help='SAD: the methods to train (default: all but '
+        'pafu-paper-budget, which costs 6x pafu per iteration)')
     args = parser.parse_args()
     for name in ('seeds', 'workers'):
         if getattr(args, name) < 1:
             parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
     return args
-
-
-class FirstValidationMetrics(Hook):
-    """Keep the metrics of the run's first validation.
-
-    That is the one the training loop runs at its end: with an
-    ``EMAHook`` it validates the averaged weights, which a later
-    ``runner.val()`` would not (it re-initialises the hooks' state).
-    """
-
-    priority = 'LOWEST'
-
-    def __init__(self):
-        self.metrics = None
-
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        if self.metrics is None:
-            self.metrics = dict(metrics)
 
 
 def train(config: str,
@@ -129,7 +122,7 @@ def train(config: str,
     Returns:
         tuple[Runner, dict, float]: The trained runner (model in eval
         mode, with the weights that were validated), the final validation
-        metrics and the training seconds.
+        metrics and the seconds of training (its validation included).
     """
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     cfg.launcher = 'none'
@@ -141,22 +134,9 @@ def train(config: str,
     # One process trains several seeds: runner names must differ.
     cfg.experiment_name = f'{osp.basename(work_dir)}_{time.time_ns()}'
     runner = build_runner(cfg)
-    recorder = FirstValidationMetrics()
-    runner.register_hook(recorder)
     start = time.perf_counter()
-    runner.train()
-    seconds = time.perf_counter() - start
-    swap_in_averaged_weights(runner)
-    runner.model.eval()
-    return runner, recorder.metrics, seconds
-
-
-def swap_in_averaged_weights(runner) -> None:
-    """Load an ``EMAHook``'s averaged weights (the validated ones) into the
-    runner's model, so figures and kernel notes show what was measured."""
-    for hook in runner.hooks:
-        if isinstance(hook, EMAHook):
-            hook.before_val_epoch(runner)  # swaps the averaged weights in
+    metrics = train_and_validate(runner)
+    return runner, metrics, time.perf_counter() - start
 
 
 def num_params(model: torch.nn.Module) -> int:
@@ -208,20 +188,22 @@ def _single_thread() -> None:
 
 
 def sad_comparison(work_dir: str, iters_scale: float, seeds: int,
-                   workers: int) -> str:
-    """Train the SAD methods from every seed; write figures; return the
-    markdown table."""
-    runs = [(name, seed) for name in SAD_METHODS for seed in range(seeds)]
+                   workers: int, methods: List[str]) -> str:
+    """Train the SAD ``methods`` (keys of :data:`SAD_METHODS`) from every
+    seed; write figures; return the markdown table."""
+    configs = {SAD_METHODS[method][0]: SAD_METHODS[method][1]
+               for method in methods}
     with ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context('spawn'),
             initializer=_single_thread) as pool:
         futures = {(name, seed): pool.submit(
-            train_sad_seed, SAD_METHODS[name],
+            train_sad_seed, config,
             osp.join(work_dir,
-                     osp.splitext(SAD_METHODS[name])[0] + f'_seed{seed}'),
+                     osp.splitext(config)[0] + f'_seed{seed}'),
             iters_scale, seed)
-                   for name, seed in runs}
+                   for name, config in configs.items()
+                   for seed in range(seeds)}
         results = {run: future.result() for run, future in futures.items()}
     rows = [
         f'| Method | Params | Val MAE, median of {seeds} seeds | '
@@ -230,7 +212,7 @@ def sad_comparison(work_dir: str, iters_scale: float, seeds: int,
         '|---|---:|---:|---:|---:|---:|---:|---:|'
     ]
     outputs, notes = {}, []
-    for name, config in SAD_METHODS.items():
+    for name, config in configs.items():
         per_seed: List[dict] = [results[name, seed] for seed in range(seeds)]
         maes = [run['mae'] for run in per_seed]
         pairs = ([all(p['papers_pair'] for p in run['pafus'])
@@ -241,7 +223,7 @@ def sad_comparison(work_dir: str, iters_scale: float, seeds: int,
             f'| {name} | {per_seed[0]["params"] / 1e3:.1f}K | '
             f'{statistics.median(maes):.4f} | '
             f'{min(maes):.4f} - {max(maes):.4f} | '
-            f'{", ".join(f"{mae:.3f}" for mae in maes)} | {pair_cell} | '
+            f'{", ".join(f"{mae:.4f}" for mae in maes)} | {pair_cell} | '
             f'{per_seed[0]["iters"]} | '
             f'{statistics.median(run["seconds"] for run in per_seed):.0f} s |')
         first = per_seed[0]
@@ -331,7 +313,8 @@ def main():
     if args.task in ('sad', 'all'):
         sections.append('## SAD (PAFU paper 3.2)\n\n' +
                         sad_comparison(args.work_dir, args.iters_scale,
-                                       args.seeds, args.workers))
+                                       args.seeds, args.workers,
+                                       args.sad_methods))
     if args.task in ('patterns', 'all'):
         sections.append('## Pattern detection (ACDA paper 3.3)\n\n' +
                         pattern_comparison(args.work_dir, args.iters_scale))

@@ -23,3 +23,11 @@ val_evaluator = dict(type='DenseError')
 
 train_cfg = dict(max_iters=1000, val_interval=1000)
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+# Adam's last iterate at two images a step wanders; every method is
+# validated (and checkpointed) with its weights averaged over about the last
+# 100 iterations, BatchNorm statistics included. The selection health of
+# PAFU layers goes into every log, whichever script trains.
+custom_hooks = [
+    dict(type='EMAHook', momentum=0.01, update_buffers=True),
+    dict(type='SelectionHealthHook')
+]
