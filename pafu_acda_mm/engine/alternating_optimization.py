@@ -7,6 +7,7 @@ from typing import Dict, List, Optional
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 from mmengine.registry import HOOKS
 
 from ..layers import PAFU
@@ -31,7 +32,9 @@ class PAFUAlternatingOptimizationHook(Hook):
                              selector_iters=1, kernel_iters=3)]
 
     Under DDP, the model wrapper needs ``find_unused_parameters=True``
-    (each phase leaves a part of the model without gradients).
+    (each phase leaves a part of the model without gradients). Gradient
+    accumulation is refused: one optimizer step would apply both phases'
+    gradients.
 
     Args:
         selector_iters (int): Iterations per cycle that train the
@@ -65,6 +68,17 @@ class PAFUAlternatingOptimizationHook(Hook):
                     'model_wrapper_cfg=dict(type=..., '
                     'find_unused_parameters=True)')
             model = model.module
+        wrappers = (runner.optim_wrapper.values() if isinstance(
+            runner.optim_wrapper, OptimWrapperDict) else
+                    [runner.optim_wrapper])
+        for wrapper in wrappers:
+            # mmengine keeps the count private; the default is 1.
+            counts = getattr(wrapper, '_accumulative_counts', 1)
+            if counts != 1:
+                raise ValueError(
+                    'PAFUAlternatingOptimizationHook alternates every '
+                    'iteration, so it needs optim_wrapper.accumulative_counts'
+                    f'=1, got {counts}')
         self._phases = self.split_parameters(model)
         self._trainable = {
             id(param): param.requires_grad

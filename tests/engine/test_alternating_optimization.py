@@ -46,7 +46,7 @@ class _RecordChangedParameters(Hook):
         })
 
 
-def _train(tmp_path, hooks, optimizer, model=None):
+def _train(tmp_path, hooks, optimizer, model=None, accumulative_counts=1):
     model = model or _PAFUNet()
     runner = Runner(
         model=model,
@@ -58,7 +58,8 @@ def _train(tmp_path, hooks, optimizer, model=None):
             collate_fn=dict(type='default_collate'),
             batch_size=2),
         train_cfg=dict(by_epoch=False, max_iters=8),
-        optim_wrapper=dict(optimizer=optimizer),
+        optim_wrapper=dict(
+            optimizer=optimizer, accumulative_counts=accumulative_counts),
         default_hooks=dict(checkpoint=None),
         custom_hooks=hooks)
     runner.train()
@@ -114,6 +115,13 @@ def test_frozen_parameters_stay_frozen(tmp_path):
 def test_bad_cycle_is_refused(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         PAFUAlternatingOptimizationHook(**kwargs)
+
+
+def test_gradient_accumulation_is_refused(tmp_path):
+    hook = dict(type='PAFUAlternatingOptimizationHook')
+    with pytest.raises(ValueError, match='accumulative_counts=1, got 2'):
+        _train(tmp_path, [hook], dict(type='Adam', lr=1e-2),
+               accumulative_counts=2)
 
 
 def test_model_without_pafu_is_refused():
