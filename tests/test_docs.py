@@ -16,6 +16,11 @@ README = REPO / 'README.md'
 EXAMPLES = sorted((REPO / 'docs' / 'examples').glob('*.py'))
 CONFIG_FOLDERS = sorted(path for path in (REPO / 'configs').iterdir()
                         if path.is_dir() and path.name != '_base_')
+METAFILE_MODELS = [
+    model for folder in CONFIG_FOLDERS for model in yaml.safe_load(
+        (folder / 'metafile.yaml').read_text())['Models']
+]
+UNITS = {'': 1, 'K': 1e3, 'M': 1e6}
 
 
 def test_readme_stays_short():
@@ -79,3 +84,16 @@ def test_example_config_builds_and_trains_a_step(example):
     losses = model.train_step(data, optim_wrapper)
     assert ('loss_decorrelation' in losses) == (layer is PAFU)
     assert all(torch.isfinite(value) for value in losses.values())
+
+
+@pytest.mark.parametrize('model', METAFILE_MODELS, ids=lambda m: m['Name'])
+def test_metafile_parameters_are_the_built_models(model):
+    from pafu_acda_mm.engine import build_model_from_config
+
+    number, unit = re.fullmatch(r'(\d+(?:\.(\d+))?) ?([KM]?)',
+                                model['Metadata']['Parameters']).group(1, 3)
+    decimals = len(number.partition('.')[2])
+    with DefaultScope.overwrite_default_scope(None):
+        _, built = build_model_from_config(str(REPO / model['Config']))
+    count = sum(param.numel() for param in built.parameters())
+    assert f'{count / UNITS[unit]:.{decimals}f}' == number, count

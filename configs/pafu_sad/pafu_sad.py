@@ -1,7 +1,7 @@
 # SAD, PAFU (PAFU paper 3.2-3.5): one PAFU layer with two 5x5 kernels; its
 # selector is 3x3 conv -> 32 -> BN -> ReLU -> 3x3 conv -> 2 logits -> BN
-# (2.0K parameters): the layer's default widened to a 3x3 first conv, as the
-# task needs a 5x5 receptive field. L1 plus the decorrelation loss (eq. 4,
+# (2.0K parameters): the layer's default selector widened to a 3x3 first
+# conv, as the task needs a 5x5 receptive field. L1 plus the decorrelation loss (eq. 4,
 # weight 1), kernels and selector trained jointly from the default
 # initialisation, weights averaged as for every SAD method (_base_/sad.py).
 # BatchNorm on the logits keeps the selector from collapsing: without it,
@@ -24,8 +24,7 @@ model = dict(
         conv_cfg=dict(
             type='PAFU',
             num_kernels=2,
-            selector_cfg=dict(
-                reduce_kernel_size=3, norm_cfg=dict(type='BN'))),
+            selector_cfg=dict(reduce_kernel_size=3)),
         kernel_size=5),
     loss='l1',
     decorrelation_weight=1.0)

@@ -43,8 +43,10 @@ class PAFU(Conv2dGeometry):
         tau (float): Gumbel-softmax temperature. Default: 1.0.
         selector_cfg (dict, optional): Overrides of :class:`PixelPredictor`
             arguments for the selector. Default: 1x1 conv to 32 channels,
-            ReLU, 3x3 conv to ``num_kernels`` logits (3x3 receptive field;
-            0.18 of a 64-channel 3x3 conv's MACs, 0.008 at 512).
+            BN, ReLU, 3x3 conv to ``num_kernels`` logits, BN (3x3 receptive
+            field; 0.18 of a 64-channel 3x3 conv's MACs, 0.008 at 512).
+            The BatchNorm on the logits keeps the selector from committing
+            to one kernel early in training (docs/reproductions.md).
         kernel_sizes (Sequence[int], optional): Odd square sizes to mix in
             one group (``(5, 7)``: the paper's "5x5&7x7"), split evenly over
             the group, each stored zero-padded to the largest, which is
@@ -98,7 +100,7 @@ class PAFU(Conv2dGeometry):
                                              out_channels)) if bias else None
         self.selector = PixelPredictor(
             in_channels, num_kernels,
-            **dict(dict(mid_channels=32),
+            **dict(dict(mid_channels=32, norm_cfg=dict(type='BN')),
                    **(selector_cfg or {})))
         self.init_weights()
 

@@ -12,13 +12,12 @@ from pafu_acda_mm.layers import PAFU
 
 
 class _PAFUNet(BaseModel):
-    """A PAFU (kernels and a BN selector) followed by a plain conv."""
+    """A PAFU (kernels and its default, BatchNorm, selector) followed by a
+    plain conv."""
 
     def __init__(self):
         super().__init__()
-        self.pafu = PAFU(
-            3, 4, 3, padding=1, num_kernels=2,
-            selector_cfg=dict(norm_cfg=dict(type='BN')))
+        self.pafu = PAFU(3, 4, 3, padding=1, num_kernels=2)
         self.head = nn.Conv2d(4, 1, 1)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):

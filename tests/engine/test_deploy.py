@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.registry import MODELS
+from pafu_selection import force_kernel
 
 from pafu_acda_mm.engine import (AdaptivityRecorder,
                                  convert_single_kernel_pafus,
@@ -9,14 +10,6 @@ from pafu_acda_mm.engine import (AdaptivityRecorder,
                                  single_kernel_units)
 from pafu_acda_mm.layers import PAFU
 from pafu_acda_mm.toy import PAFUDenseRegressor
-
-
-def _force_kernel(pafu: PAFU, kernel: int) -> None:
-    """Make the selector pick ``kernel`` at every pixel."""
-    with torch.no_grad():
-        pafu.selector.predict.weight.zero_()
-        pafu.selector.predict.bias.fill_(-50.0)
-        pafu.selector.predict.bias[kernel] = 50.0
 
 
 @pytest.mark.parametrize('kwargs, crop', [
@@ -34,7 +27,7 @@ def test_pafu_to_conv2d_equals_the_unit_where_it_picks_that_kernel(
     pafu = PAFU(4, 6, num_kernels=4, **kwargs).eval()
     x = torch.randn(2, 4, 13, 12)
     for kernel in range(4):
-        _force_kernel(pafu, kernel)
+        force_kernel(pafu, kernel)
         conv = pafu_to_conv2d(pafu, kernel)
         assert type(conv) is nn.Conv2d
         small = kernel < 2 and pafu.kernel_sizes is not None
@@ -50,7 +43,7 @@ def test_calibration_converts_only_units_that_pick_one_kernel():
     model = nn.Sequential(
         PAFU(3, 4, 3, padding=1, num_kernels=4),
         PAFU(4, 4, 3, padding=1, num_kernels=2)).eval()
-    _force_kernel(model[0], 2)
+    force_kernel(model[0], 2)
     x = torch.randn(2, 3, 10, 10)
     with torch.no_grad(), AdaptivityRecorder(model) as recorder:
         expected = model(x)
@@ -80,7 +73,7 @@ def test_count_pafu_selections_runs_a_model_on_data_batches():
                      conv_cfg=dict(type='PAFU', num_kernels=2),
                      kernel_size=3)).eval()
     name, pafu = _the_pafu(model)
-    _force_kernel(pafu, 1)
+    force_kernel(pafu, 1)
     batches = [
         dict(inputs=torch.rand(2, 3, 8, 8), target=torch.rand(2, 3, 8, 8))
         for _ in range(3)

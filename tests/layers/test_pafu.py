@@ -180,7 +180,8 @@ def test_unselected_kernels_stay_in_the_graph():
     # even one that no pixel picked.
     layer = PAFU(2, 2, 3, padding=1, num_kernels=4)
     with torch.no_grad():
-        layer.selector.predict.bias.copy_(torch.tensor([0., 0., 0., -1e6]))
+        layer.selector.predict_norm.bias.copy_(
+            torch.tensor([0., 0., 0., -1e6]))
     x = torch.randn(1, 2, 8, 8)
     out, selection = layer(x, return_selection=True)
     assert (selection != 3).all()

@@ -37,8 +37,11 @@ def test_state_dict_is_upstreams_plus_the_selector():
     ours = set(PAFUPSPHead(**HEAD).state_dict())
     upstream = set(PSPHead(**HEAD).state_dict())
     assert upstream <= ours
+    batch_norm = ('weight', 'bias', 'running_mean', 'running_var',
+                  'num_batches_tracked')
     assert {key for key in ours - upstream} == {
-        f'bottleneck.conv.selector.{name}' for name in (
-            'reduce.0.weight', 'reduce.0.bias', 'predict.weight',
-            'predict.bias')
+        f'bottleneck.conv.selector.{name}'
+        for name in ('reduce.0.weight', 'predict.weight',
+                     *(f'{norm}.{key}' for norm in ('reduce.1', 'predict_norm')
+                       for key in batch_norm))
     }

@@ -4,6 +4,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODELS
 from mmengine.runner import Runner, load_checkpoint, save_checkpoint
+from pafu_selection import force_kernel
 
 import pafu_acda_mm  # noqa: F401  registers PAFUDeployedModel
 from pafu_acda_mm.layers import PAFU
@@ -18,15 +19,7 @@ def test_converted_checkpoint_loads_with_the_written_config_and_matches(
     model = MODELS.build(cfg.model).eval()
     name, pafu = next((n, m) for n, m in model.named_modules()
                       if isinstance(m, PAFU))
-    # The unit picks kernel 1 everywhere: with the predict conv's weights at
-    # zero, the logits are the last bias (the conv's, or that of its BN,
-    # whose eval output for zero input with fresh statistics is its bias).
-    selector = pafu.selector
-    logit_bias = (selector.predict.bias if selector.predict.bias is not None
-                  else selector.predict_norm.bias)
-    with torch.no_grad():
-        selector.predict.weight.zero_()
-        logit_bias.copy_(torch.tensor([-50.0, 50.0]))
+    force_kernel(pafu, 1)
     save_checkpoint(dict(meta=dict(), state_dict=model.state_dict()),
                     str(tmp_path / 'trained.pth'))
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 from config_e2e import REPO
 from mmengine.runner import save_checkpoint
+from pafu_selection import force_kernel
 
 from pafu_acda_mm.engine import build_model_from_config
 
@@ -100,11 +101,7 @@ def test_converted_single_kernel_pafus_export_as_plain_convs(
         run_tool, data_dir, small_sad, tmp_path):
     config = data_dir / 'sad_with_test_set.py'
     _, model = build_model_from_config(str(config))
-    # The PAFU picks kernel 1 everywhere (as in test_deploy_convert.py).
-    selector = model.network.conv.selector
-    with torch.no_grad():
-        selector.predict.weight.zero_()
-        selector.predict_norm.bias.copy_(torch.tensor([-50.0, 50.0]))
+    force_kernel(model.network.conv, 1)  # a single-kernel PAFU
     save_checkpoint(dict(meta=dict(), state_dict=model.state_dict()),
                     str(tmp_path / 'trained.pth'))
     run_tool('tools/deploy/convert.py', config, tmp_path / 'trained.pth',
