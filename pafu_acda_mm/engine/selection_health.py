@@ -27,9 +27,10 @@ ACDA_STATISTICS = ('abs_mean', 'pixel_std')
 def pafu_selection_statistics(logits: torch.Tensor) -> torch.Tensor:
     """Kernel usage of one PAFU forward, from its selector's logits.
 
-    The selection is the noise-free argmax (the one eval mode makes); its
-    probability is ``softmax(logits)``, the probability that the layer's
-    Gumbel sampling picks that kernel in training.
+    The selection is the argmax of the logits without Gumbel noise (how
+    eval mode selects); its probability is ``softmax(logits)``, the
+    probability that the layer's Gumbel sampling picks that kernel in
+    training.
 
     Args:
         logits (Tensor): ``(B, n, H, W)`` selector logits over ``n`` kernels.
@@ -105,8 +106,8 @@ class SelectionHealthHook(Hook):
     ``acda/<name>/<s>x<s>_abs_mean`` and ``acda/<name>/<s>x<s>_pixel_std``
     (see :func:`acda_coefficient_statistics`).
 
-    The selection counted is the noise-free argmax of the selector's logits
-    (what the trained layer selects at test time). The values go through the
+    The selection counted is the argmax of the training forward's logits
+    without Gumbel noise (eval mode's rule). The values go through the
     Runner's message hub, so they appear in the text log, in ``scalars.json``
     and in every visualizer backend (TensorBoard, ...). A PAFU with more
     than one kernel whose perplexity stays below ``collapse_perplexity`` for

@@ -73,22 +73,15 @@ class Pair(NamedTuple):
 
 
 LINEAR_PAFU = f'pafu_sr/pafu-linear-5x5_x{SCALE}_1xb16-300k_div2k.py'
-# PAFU's selector with BatchNorm: without it the selector's logits barely vary
-# over an image, one or two kernels serve every pixel from the first
-# iterations on, and the linear PAFU loses to the single filter
-# (docs/reproductions.md).
-SELECTOR_NORM = 'selector_cfg.norm_cfg.type'
 PAIRS = (
     Pair('linear', 'sr', 600, 1e-2, (
         Method('Linear filter bank (1 kernel)', LINEAR_PAFU, False,
                {'model.generator.pafu_cfg.num_kernels': 1}),
-        Method('Linear PAFU (16 kernels)', LINEAR_PAFU, True,
-               {f'model.generator.pafu_cfg.{SELECTOR_NORM}': 'BN'}))),
+        Method('Linear PAFU (16 kernels)', LINEAR_PAFU, True))),
     Pair('espcn', 'sr', 600, 3e-3, (
         Method('ESPCN', f'pafu_sr/espcn_x{SCALE}_1xb16-300k_div2k.py', False),
         Method('PAFU-ESPCN',
-               f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py', True,
-               {f'model.generator.out_conv_cfg.{SELECTOR_NORM}': 'BN'}))),
+               f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py', True))),
     # The paper's network (128 channels, 8 bottlenecks) learns nothing in
     # a CPU-minute: both members at 32 channels, 4 bottlenecks, half
     # resolution inside.
@@ -441,8 +434,7 @@ def results_table(runs: List[Run], results: List[dict]) -> str:
         'and losses; ' + recipe + f', tenfold lower for the last '
         f'{1 - DECAY_AT:.0%} of the iterations; patches of {PATCH["sr"]} HR '
         f'pixels (SR, batch {BATCH["sr"]}) and {PATCH["denoise"]} pixels '
-        f'(denoising, batch {BATCH["denoise"]}); PAFU selectors with '
-        'BatchNorm.\n')
+        f'(denoising, batch {BATCH["denoise"]}).\n')
 
 
 def crop_window(size: tuple, multiple: int) -> tuple:
