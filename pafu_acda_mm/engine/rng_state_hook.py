@@ -2,6 +2,7 @@
 resume, so that a resumed run draws the same random numbers (PAFU's Gumbel
 noise, dropout, random augmentations in the main process) as an
 uninterrupted one."""
+import logging
 import random
 
 import numpy as np
@@ -60,7 +61,7 @@ class RNGStateHook(Hook):
                 'RNGStateHook: randomness.diff_rank_seed is on, so the '
                 'per-rank random streams cannot be restored from the '
                 "checkpoint's (rank 0) state; they stay as seeded.",
-                logger='current', level='WARNING')
+                logger='current', level=logging.WARNING)
             return
         random.setstate(state['python'])
         name, keys, *rest = state['numpy']
