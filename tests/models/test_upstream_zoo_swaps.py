@@ -29,7 +29,7 @@ from pafu_acda_mm.layers import ACDA, PAFU
 from zoo_swaps import (DEEPLABV3PLUS, DEEPLABV3PLUS_R18, ERFNET, GCA,
                        GLOBAL_LOCAL, INCEPTIONV3, MOBILENETV2, PSPNET,
                        RESNET18, RESNET50, UPERNET, adaptive_layers, build,
-                       load, snapshot, swap_backbone, swap_dcn,
+                       load, nonzero_gradients, swap_backbone, swap_dcn,
                        swap_dcn_and_backbone, swap_decode_head, swap_decoder,
                        swap_dilation_neck, swap_encoder, train_steps,
                        val_step)
@@ -162,18 +162,18 @@ NON_FINITE = 'non-finite predictions (eval mode, after two train steps)'
 
 
 def _check_train_and_val(zoo, cfg, model, swapped=None):
-    before = snapshot(swapped or {})
     data = zoo.batch(cfg, zoo.size, zoo.train_batch, 'train')
-    for log_vars in train_steps(model, data):
-        assert log_vars and all(
-            math.isfinite(float(torch.as_tensor(v).detach()))
-            for v in log_vars.values()), log_vars
+    with nonzero_gradients(swapped or {}) as trained:
+        for log_vars in train_steps(model, data):
+            assert log_vars and all(
+                math.isfinite(float(torch.as_tensor(v).detach()))
+                for v in log_vars.values()), log_vars
     if swapped:
-        after = snapshot(swapped)
-        assert all(torch.isfinite(p).all() for p in after.values())
-        unchanged = [name for name in before
-                     if torch.equal(before[name], after[name])]
-        assert not unchanged, f'not trained: {unchanged}'
+        params = {f'{name}.{p_name}': p for name, layer in swapped.items()
+                  for p_name, p in layer.named_parameters()}
+        assert all(torch.isfinite(p).all() for p in params.values())
+        untrained = sorted(set(params) - trained)
+        assert not untrained, f'no gradient reached: {untrained}'
 
     # GCA's alphas reach the predictions cast to uint8 (NaN as 0): its
     # backbone's raw output is checked instead.

@@ -11,6 +11,7 @@ normalises fewer than 4 values), there are fewer classes, narrower heads,
 backbones 8x narrower (ResNets) or 2x (MobileNetV2), GCA one block per
 stage, and residual branches do not start at zero (``zero_init_residual``).
 """
+import contextlib
 import copy
 import functools
 import logging
@@ -391,10 +392,25 @@ def val_step(model: nn.Module, data):
         return model.val_step(data)
 
 
-def snapshot(layers: Dict[str, nn.Module]) -> Dict[str, torch.Tensor]:
-    """A copy of every parameter of ``layers``, by full name."""
-    return {
-        f'{name}.{p_name}': p.detach().clone()
+@contextlib.contextmanager
+def nonzero_gradients(layers: Dict[str, nn.Module]):
+    """Yield the set that collects, by full name, every parameter of
+    ``layers`` that receives a non-zero gradient while the context is
+    entered.
+
+    A gradient, not a changed value: a BatchNorm weight at 1.0 moved by
+    less than float32's resolution there would look untrained.
+    """
+    reached = set()
+    handles = [
+        param.register_hook(functools.partial(
+            lambda full_name, grad: reached.add(full_name)
+            if bool(grad.ne(0).any()) else None, f'{name}.{p_name}'))
         for name, layer in layers.items()
-        for p_name, p in layer.named_parameters()
-    }
+        for p_name, param in layer.named_parameters()
+    ]
+    try:
+        yield reached
+    finally:
+        for handle in handles:
+            handle.remove()
