@@ -1,6 +1,7 @@
 """tools/deploy/export_onnx.py on one real config per codebase: the file it
 writes runs in onnxruntime, holds what mmdeploy exports for the codebase and
-equals PyTorch at another input size than the exported one."""
+equals PyTorch at another input size than the exported one; and every
+shipped config's network through the tool's export and check."""
 import re
 import runpy
 import sys
@@ -12,10 +13,12 @@ import onnxruntime
 import pytest
 import torch
 from config_e2e import REPO
+from mmengine.model import revert_sync_batchnorm
 from mmengine.runner import save_checkpoint
 from pafu_selection import force_kernel
 
 from pafu_acda_mm.engine import build_model_from_config
+from pafu_acda_mm.engine.onnxruntime_check import compare_with_onnxruntime
 
 TOOL = 'tools/deploy/export_onnx.py'
 
@@ -116,6 +119,31 @@ def test_converted_single_kernel_pafus_export_as_plain_convs(
     assert ops == ['Conv']
 
 
+SHIPPED_CONFIGS = sorted(
+    str(path.relative_to(REPO)) for path in (REPO / 'configs').glob('*/*.py')
+    if path.parent.name != '_base_')
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('config', SHIPPED_CONFIGS)
+def test_every_shipped_config_exports_equal_to_pytorch(config, tmp_path):
+    # The tool's own steps in this process, on the network as shipped.
+    tool = runpy.run_path(str(REPO / TOOL))
+    _, model = build_model_from_config(str(REPO / config))
+    network = tool['DeployedNetwork'](revert_sync_batchnorm(model)).eval()
+    channels = tool['input_channels'](model)
+    # PSPNet's pooling bins divide 1/8 of 48 (see CASES).
+    static = 'pspnet' in config
+    size = 48 if static else 32
+    torch.manual_seed(0)
+    path = str(tmp_path / 'model.onnx')
+    tool['export'](network, torch.randn(1, channels, size, size), path, 17,
+                   static)
+    result = compare_with_onnxruntime(
+        onnx.load(path), network, torch.randn(2, channels, size, size), 1e-4)
+    assert result.difference <= 1e-4 * result.scale
+
+
 def test_difference_above_the_tolerance_fails_with_a_clear_message(
         monkeypatch, tmp_path):
     # In this process: the failing check is the tool's last step.
@@ -129,5 +157,6 @@ def test_difference_above_the_tolerance_fails_with_a_clear_message(
         runpy.run_path(str(REPO / TOOL), run_name='__main__')
     assert re.fullmatch(
         r'\S+model\.onnx: onnxruntime vs PyTorch on a \(2, 3, 16, 16\) '
-        r'input: max difference \S+, output magnitude up to \S+: above the '
+        r'input: max difference \S+, output magnitude up to \S+ \(PAFU: 0 '
+        r'of 512 selections differ from PyTorch\'s, at ties\): above the '
         r'tolerance 0 x \S+', str(error.value.code))
