@@ -97,17 +97,17 @@ def compare_with_onnxruntime(model: onnx.ModelProto, network: nn.Module,
         own = scores.argmax(dim=1)
         gap = (scores.gather(1, own[:, None]) -
                scores.gather(1, index[:, None]))[:, 0]
-        limit = tolerance * scores.abs().max()
+        scale = float(scores.abs().max())
         differs = own != index
-        if (gap[differs] > limit).any():
+        different = int(differs.sum())
+        if (gap[differs] > tolerance * scale).any():
             raise RuntimeError(
                 f'onnxruntime picked another kernel than PyTorch at '
-                f'{int(differs.sum())} pixels of PAFU call {call + 1}, where '
+                f'{different} pixels of PAFU call {call + 1}, where '
                 f'PyTorch\'s logits differ by up to {float(gap.max()):.3g} '
-                f'(ties: at most {tolerance:g} x '
-                f'{float(scores.abs().max()):.3g})')
+                f'(ties: at most {tolerance:g} x {scale:.3g})')
         counts['selections'] += index.numel()
-        counts['ties'] += int(differs.sum())
+        counts['ties'] += different
         return F.one_hot(index, logits.shape[1]).permute(0, 3, 1,
                                                          2).to(logits.dtype)
 

@@ -18,7 +18,8 @@ class _LastValidationMetrics(Hook):
 
 def train_and_validate(runner: Runner) -> dict:
     """Train ``runner`` (mmengine's loops validate at the last iteration
-    when a validation loop is configured) and leave its model in eval mode with the weights that were validated.
+    when a validation loop is configured) and leave its model in eval mode
+    with the weights that were validated.
 
     With an ``EMAHook``, the validation inside training measures the
     averaged weights, which a later ``runner.val()`` would not (it starts

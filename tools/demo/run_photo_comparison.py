@@ -430,8 +430,9 @@ def results_table(runs: List[Run], results: List[dict]) -> str:
         'values `SelectionHealthHook` logged in training (the least '
         'balanced PAFU of the model; 16 kernels in use uniformly give a '
         'perplexity of 16). Train time: one CPU thread, process start-up '
-        'included.' + ''.join(f' {note}' for note in notes) + '\n\nRecipe: the configs\' models '
-        'and losses; ' + recipe + f', tenfold lower for the last '
+        'included.' + ''.join(f' {note}' for note in notes) +
+        '\n\nRecipe: the configs\' models and losses; ' + recipe +
+        f', tenfold lower for the last '
         f'{1 - DECAY_AT:.0%} of the iterations; patches of {PATCH["sr"]} HR '
         f'pixels (SR, batch {BATCH["sr"]}) and {PATCH["denoise"]} pixels '
         f'(denoising, batch {BATCH["denoise"]}).\n')
