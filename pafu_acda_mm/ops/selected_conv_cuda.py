@@ -5,7 +5,7 @@ tokens and kernels as experts, so the kernels follow vLLM's fused MoE
 (``moe_align_block_size``) and ScatterMoE:
 
 - :func:`sort_pixels` sorts the output pixels by selected kernel and pads
-  each kernel's group to a multiple of :data:`PIXEL_BLOCK`, so that every
+  each kernel's group to a multiple of the tile's pixel block, so that every
   block of the sorted order holds one kernel's pixels. All of it runs on the
   device: the grids are sized by the upper bound of the padded length, and
   blocks past its end return at once, so nothing waits for the host.
@@ -28,18 +28,80 @@ precision (never TF32). Kernels are launched with plain ``[grid]`` calls;
 with ``TRITON_INTERPRET=1`` set before this module is imported they run on
 CPU tensors (how the tests check them without a GPU).
 """
-from typing import Optional, Sequence, Tuple
+import contextlib
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import triton
 import triton.language as tl
 
 from .memory_format import memory_format_of
+from .triton_compat import dot
 
-# Output pixels per sorted block: each block computes with one kernel.
-PIXEL_BLOCK = 64
-# Largest tile of channels (powers of two, at least 16: tl.dot's smallest).
-MAX_CHANNEL_TILE = 64
+
+
+class TileConfig(NamedTuple):
+    """The tiles and schedule of one launch.
+
+    Attributes:
+        block_m (int): Output pixels per program, also the block of the
+            pixel sort (each block computes with one kernel).
+        block_n (int): Channels of the product's output per program.
+        block_k (int): Channels of the product's reduction per step.
+        num_warps (int): Warps per program.
+        num_stages (int): Loads in flight in the pipelined inner loop.
+    """
+    block_m: int
+    block_n: int
+    block_k: int
+    num_warps: int
+    num_stages: int
+
+
+#: Every configuration the kernels launch with, by the product's precision
+#: (``'half'``: fp16 and bf16, ``'ieee'``: fp32 with exact products,
+#: ``'fp64'``) and channel width (the power of two, at least 16, that
+#: covers a group's input and output channels, capped at the widest row).
+#: :func:`tile_config` picks from it and ``tools/analysis/compile_kernels.py``
+#: compiles every row, so the two cannot drift apart.
+TILE_CONFIGS = {
+    (precision, width): TileConfig(64, width, width, 4, 3)
+    for precision in ('half', 'ieee', 'fp64') for width in (16, 32, 64)
+}
+
+
+def precision_of(dtype: torch.dtype) -> str:
+    """The :data:`TILE_CONFIGS` precision that ``dtype``'s products use."""
+    if dtype in (torch.float16, torch.bfloat16):
+        return 'half'
+    if dtype == torch.float32:
+        return 'ieee'
+    if dtype == torch.float64:
+        return 'fp64'
+    raise TypeError(f'PAFU on CUDA computes in float16, bfloat16, float32 '
+                    f'and float64, got {dtype}')
+
+
+def tile_config(dtype: torch.dtype, group_in: int,
+                group_out: int) -> TileConfig:
+    """The :data:`TILE_CONFIGS` row for products in ``dtype`` over a group
+    of ``group_in`` input and ``group_out`` output channels."""
+    precision = precision_of(dtype)
+    widths = sorted(width for kind, width in TILE_CONFIGS
+                    if kind == precision)
+    covering = max(group_in, group_out)
+    width = next((width for width in widths if width >= covering),
+                 widths[-1])
+    return TILE_CONFIGS[precision, width]
+
+
+def device_guard(device: torch.device):
+    """The context every launch runs in: ``device`` current, since Triton
+    launches on the current CUDA device whatever its tensors' device (a
+    no-op for the interpreter's CPU tensors)."""
+    if device.type == 'cuda':
+        return torch.cuda.device(device)
+    return contextlib.nullcontext()
 
 
 @triton.jit
@@ -72,6 +134,7 @@ def _window_products(acc, x_ptr, weight_ptr, weight_rows, out_ok, valid,
                      image, top, left, group, height, width, in_channels,
                      group_in, dil_h, dil_w, KH: tl.constexpr,
                      KW: tl.constexpr, ACC: tl.constexpr,
+                     EXACT: tl.constexpr,
                      BLOCK_K: tl.constexpr):
     """``acc`` plus each pixel's window times the kernel rows
     ``weight_rows`` (output channels), summed over taps and the group's
@@ -91,8 +154,7 @@ def _window_products(acc, x_ptr, weight_ptr, weight_rows, out_ok, valid,
             kernels = tl.load(weight_ptr + tap_cols[None, :] + chans[:, None],
                               mask=chan_ok[:, None] & out_ok[None, :],
                               other=0.0)
-            acc = tl.dot(windows, kernels, acc, input_precision='ieee',
-                         out_dtype=ACC)
+            acc = dot(windows, kernels, acc, EXACT)
     return acc
 
 
@@ -103,6 +165,7 @@ def _forward_kernel(x_ptr, weight_ptr, bias_ptr, out_ptr, sorted_pixels_ptr,
                     group_out, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                     KH: tl.constexpr, KW: tl.constexpr,
                     HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+                     EXACT: tl.constexpr,
                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                     BLOCK_K: tl.constexpr):
     """One sorted block of pixels times its kernel, for ``BLOCK_N`` output
@@ -125,7 +188,7 @@ def _forward_kernel(x_ptr, weight_ptr, bias_ptr, out_ptr, sorted_pixels_ptr,
     acc = _window_products(acc, x_ptr, weight_ptr, weight_rows, out_ok,
                            valid, image, top, left, group, height, width,
                            in_channels, group_in, dil_h, dil_w, KH, KW, ACC,
-                           BLOCK_K)
+                           EXACT, BLOCK_K)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + weight_rows, mask=out_ok, other=0.0)
         acc += bias.to(ACC)[None, :]
@@ -144,6 +207,7 @@ def _input_grad_kernel(grad_out_ptr, weight_ptr, grad_x_ptr,
                        out_channels, group_in, group_out, stride_h, stride_w,
                        pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
                        KW: tl.constexpr, ACC: tl.constexpr,
+                     EXACT: tl.constexpr,
                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                        BLOCK_K: tl.constexpr):
     """Tap ``tap``'s share of ``dx`` from one sorted block, for ``BLOCK_N``
@@ -178,8 +242,7 @@ def _input_grad_kernel(grad_out_ptr, weight_ptr, grad_x_ptr,
             weight_ptr + (weight_base + outs)[:, None] *
             (KH * KW * group_in) + tap * group_in + chans[None, :],
             mask=out_ok[:, None] & chan_ok[None, :], other=0.0)
-        acc = tl.dot(grads, kernels, acc, input_precision='ieee',
-                     out_dtype=ACC)
+        acc = dot(grads, kernels, acc, EXACT)
     targets = (grad_x_ptr + (rows * in_channels + group * group_in)[:, None] +
                chans[None, :])
     mask = inside[:, None] & chan_ok[None, :]
@@ -193,7 +256,8 @@ def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
                         out_channels, group_in, group_out, stride_h, stride_w,
                         pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
                         KW: tl.constexpr, HAS_BIAS: tl.constexpr,
-                        ACC: tl.constexpr, BLOCK_M: tl.constexpr,
+                        ACC: tl.constexpr,
+                     EXACT: tl.constexpr, BLOCK_M: tl.constexpr,
                         BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """One tile of one kernel's ``dW`` (``BLOCK_N`` output channels of one
     group, one tap, ``BLOCK_K`` input channels), and with the first tile of
@@ -227,8 +291,7 @@ def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
             x_ptr + (rows * in_channels + group * group_in)[:, None] +
             chans[None, :], mask=inside[:, None] & chan_ok[None, :],
             other=0.0)
-        acc = tl.dot(grads_t, windows, acc, input_precision='ieee',
-                     out_dtype=ACC)
+        acc = dot(grads_t, windows, acc, EXACT)
         if HAS_BIAS:
             bias_acc += tl.sum(grads_t.to(ACC), axis=1)
     weight_rows = kernel * out_channels + group * group_out + outs
@@ -250,6 +313,7 @@ def _selection_grad_kernel(x_ptr, weight_ptr, bias_ptr, grad_out_ptr,
                            stride_w, pad_h, pad_w, dil_h, dil_w, groups,
                            KH: tl.constexpr, KW: tl.constexpr,
                            HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+                     EXACT: tl.constexpr,
                            BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                            BLOCK_K: tl.constexpr):
     """``<dL/dy, W_n * x + b_n>`` for ``BLOCK_M`` pixels in pixel order and
@@ -271,7 +335,8 @@ def _selection_grad_kernel(x_ptr, weight_ptr, bias_ptr, grad_out_ptr,
             acc = _window_products(acc, x_ptr, weight_ptr, weight_rows,
                                    out_ok, valid, image, top, left, group,
                                    height, width, in_channels, group_in,
-                                   dil_h, dil_w, KH, KW, ACC, BLOCK_K)
+                                   dil_h, dil_w, KH, KW, ACC, EXACT,
+                                   BLOCK_K)
             if HAS_BIAS:
                 bias = tl.load(bias_ptr + weight_rows, mask=out_ok, other=0.0)
                 acc += bias.to(ACC)[None, :]
@@ -353,12 +418,6 @@ class _Geometry:
                 self.group_out, *self.conv)
 
 
-def _tile(channels: int) -> int:
-    """A power-of-two tile covering ``channels``, at least 16, at most
-    :data:`MAX_CHANNEL_TILE`."""
-    return max(16, min(MAX_CHANNEL_TILE, triton.next_power_of_2(channels)))
-
-
 def _accumulator(dtype: torch.dtype):
     return tl.float64 if dtype == torch.float64 else tl.float32
 
@@ -384,20 +443,22 @@ def indexed_conv2d(x: torch.Tensor, weight: torch.Tensor,
     the arguments); ``(B, C_out, H_out, W_out)`` in ``x``'s memory format."""
     geometry = _Geometry(x, weight, index.shape[-2:], num_kernels, stride,
                          padding, dilation, groups)
+    config = tile_config(x.dtype, geometry.group_in, geometry.group_out)
     out = x.new_empty(geometry.batch, geometry.out_h, geometry.out_w,
                       geometry.out_channels).permute(0, 3, 1, 2)
     if geometry.num_pixels:
-        sorted_pixels, block_kernels, _ = sort_pixels(index.flatten(),
-                                                      num_kernels, PIXEL_BLOCK)
-        block_n = _tile(geometry.group_out)
-        grid = (block_kernels.numel(),
-                groups * triton.cdiv(geometry.group_out, block_n))
-        _forward_kernel[grid](
-            _rows(x), _kernel_rows(weight), x if bias is None else bias, out,
-            sorted_pixels, block_kernels, num_kernels, *geometry.args(),
-            *geometry.kernel_size, bias is not None,
-            _accumulator(x.dtype), PIXEL_BLOCK, block_n,
-            _tile(geometry.group_in), num_warps=4)
+        with device_guard(x.device):
+            sorted_pixels, block_kernels, _ = sort_pixels(
+                index.flatten(), num_kernels, config.block_m)
+            grid = (block_kernels.numel(),
+                    groups * triton.cdiv(geometry.group_out, config.block_n))
+            _forward_kernel[grid](
+                _rows(x), _kernel_rows(weight), x if bias is None else bias,
+                out, sorted_pixels, block_kernels, num_kernels,
+                *geometry.args(), *geometry.kernel_size, bias is not None,
+                _accumulator(x.dtype), True, config.block_m, config.block_n,
+                config.block_k, num_warps=config.num_warps,
+                num_stages=config.num_stages)
     return out.contiguous(memory_format=memory_format_of(x))
 
 
@@ -409,59 +470,67 @@ def selected_conv2d_backward(
 ) -> Tuple[Optional[torch.Tensor], ...]:
     """``dx``, ``dW``, ``db`` and the selection gradient, each where
     ``output_mask`` asks for it (see ops/selected_conv.py)."""
+    with device_guard(x.device):
+        return _backward(grad_out, x, weight, bias, index, num_kernels,
+                         stride, padding, dilation, groups, output_mask)
+
+
+def _backward(grad_out, x, weight, bias, index, num_kernels, stride, padding,
+              dilation, groups, output_mask):
+    """:func:`selected_conv2d_backward` on the current device."""
     need_x, need_weight, need_bias, need_selection = output_mask
     need_bias = need_bias and bias is not None
     geometry = _Geometry(x, weight, index.shape[-2:], num_kernels, stride,
                          padding, dilation, groups)
+    config = tile_config(x.dtype, geometry.group_in, geometry.group_out)
+    launch = dict(num_warps=config.num_warps, num_stages=config.num_stages)
     accumulator = _accumulator(x.dtype)
     x_rows, kernel_rows, grad_rows = _rows(x), _kernel_rows(weight), _rows(
         grad_out)
     grad_x = grad_weight = grad_bias = grad_selection = None
     if need_x or need_weight or need_bias:
         sorted_pixels, block_kernels, kernel_starts = sort_pixels(
-            index.flatten(), num_kernels, PIXEL_BLOCK)
+            index.flatten(), num_kernels, config.block_m)
     if need_x:
         # Summed over the taps in the accumulator's precision.
         grad_x = x.new_zeros(
             geometry.batch, geometry.height, geometry.width,
             geometry.in_channels, dtype=torch.float64
             if x.dtype == torch.float64 else torch.float32).permute(0, 3, 1, 2)
-        block_n = _tile(geometry.group_in)
         grid = (block_kernels.numel(),
-                groups * triton.cdiv(geometry.group_in, block_n))
+                groups * triton.cdiv(geometry.group_in, config.block_n))
         for tap in range(geometry.kernel_size[0] * geometry.kernel_size[1]):
             if geometry.num_pixels:
                 _input_grad_kernel[grid](
                     grad_rows, kernel_rows, grad_x, sorted_pixels,
                     block_kernels, tap, num_kernels, *geometry.args(),
-                    *geometry.kernel_size, accumulator, PIXEL_BLOCK, block_n,
-                    _tile(geometry.group_out), num_warps=4)
+                    *geometry.kernel_size, accumulator, True, config.block_m,
+                    config.block_n, config.block_k, **launch)
         grad_x = grad_x.to(x.dtype).contiguous(
             memory_format=memory_format_of(x))
     if need_weight or need_bias:
         grad_weight = torch.empty_like(kernel_rows)
         grad_bias = torch.empty_like(bias) if need_bias else None
-        block_n = _tile(geometry.group_out)
-        block_k = _tile(geometry.group_in)
         kh, kw = geometry.kernel_size
-        grid = (num_kernels, groups * triton.cdiv(geometry.group_out, block_n),
-                kh * kw * triton.cdiv(geometry.group_in, block_k))
+        grid = (num_kernels,
+                groups * triton.cdiv(geometry.group_out, config.block_n),
+                kh * kw * triton.cdiv(geometry.group_in, config.block_k))
         _weight_grad_kernel[grid](
             x_rows, grad_rows, grad_weight, x if grad_bias is None else
             grad_bias, sorted_pixels, kernel_starts, *geometry.args(), kh, kw,
-            need_bias, accumulator, PIXEL_BLOCK, block_n, block_k,
-            num_warps=4)
+            need_bias, accumulator, True, config.block_m, config.block_n,
+            config.block_k, **launch)
         grad_weight = grad_weight.contiguous(
             memory_format=memory_format_of(weight)) if need_weight else None
     if need_selection:
         grad_selection = x.new_empty(geometry.batch, num_kernels,
                                      geometry.out_h, geometry.out_w)
         if geometry.num_pixels:
-            grid = (triton.cdiv(geometry.num_pixels, PIXEL_BLOCK), num_kernels)
+            grid = (triton.cdiv(geometry.num_pixels, config.block_m),
+                    num_kernels)
             _selection_grad_kernel[grid](
                 x_rows, kernel_rows, x if bias is None else bias, grad_rows,
                 grad_selection, num_kernels, *geometry.args(), groups,
-                *geometry.kernel_size, bias is not None, accumulator,
-                PIXEL_BLOCK, _tile(geometry.group_out),
-                _tile(geometry.group_in), num_warps=4)
+                *geometry.kernel_size, bias is not None, accumulator, True,
+                config.block_m, config.block_n, config.block_k, **launch)
     return grad_x, grad_weight, grad_bias, grad_selection

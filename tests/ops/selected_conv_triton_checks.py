@@ -1,6 +1,7 @@
 """The Triton kernels of PAFU's selected convolution against its definition,
 on CUDA or in Triton's interpreter (see conftest.py): shapes are tiny, the
 interpreter runs one program at a time."""
+import contextlib
 import copy
 
 import pytest
@@ -72,7 +73,8 @@ def _compare(device: torch.device, case: dict,
                               ('dilation', (1, 1))))
     assert not case, f'unknown keys {case}'
     out_size = _output_size(size, kernel_size, *conv_args)
-    block = selected_conv.implementation(device).PIXEL_BLOCK
+    block = selected_conv.implementation(device).tile_config(
+        dtype, in_channels // groups, out_channels // groups).block_m
     index = _index(selection_name, batch, out_size, num_kernels, block)
     inputs = dict(
         x=torch.randn(batch, in_channels, *size),
@@ -149,8 +151,8 @@ def test_channels_beyond_one_tile_and_pixels_beyond_one_block(
         triton_ops, triton_device, monkeypatch):
     """Channel loops over several tiles, the last one partial, and every
     kernel's pixels over several blocks."""
-    monkeypatch.setattr(triton_ops, 'MAX_CHANNEL_TILE', 16)
-    monkeypatch.setattr(triton_ops, 'PIXEL_BLOCK', 16)
+    monkeypatch.setattr(triton_ops, 'tile_config',
+                        lambda *shape: triton_ops.TileConfig(16, 16, 16, 4, 1))
     _compare(triton_device, dict(channels=(20, 18), size=(6, 5)))
     _compare(triton_device, dict(channels=(40, 36), size=(5, 5), groups=2))
 
@@ -229,3 +231,48 @@ def test_pafu_on_triton_equals_pafu_on_the_cpu(triton_device,
     for grad_on_device, cpu_grad in zip(grads, cpu_grads):
         torch.testing.assert_close(grad_on_device.cpu(), cpu_grad, rtol=0,
                                    atol=1e-10)
+
+
+
+class _GuardedLaunches:
+    """A kernel that records its launches, asserting that a device guard is
+    open at each."""
+
+    def __init__(self, name, kernel, open_guards, launches):
+        self.name, self.kernel = name, kernel
+        self.open_guards, self.launches = open_guards, launches
+
+    def __getitem__(self, grid):
+        assert self.open_guards, f'{self.name} launched outside a guard'
+        self.launches.append((self.name, self.open_guards[-1]))
+        return self.kernel[grid]
+
+
+def test_every_launch_runs_on_its_tensors_device(triton_ops, triton_device,
+                                                 monkeypatch):
+    """Each kernel launches inside :func:`device_guard` of its operands'
+    device: Triton launches on the current CUDA device, not the tensors'."""
+    open_guards, launches = [], []
+
+    @contextlib.contextmanager
+    def recording_guard(device):
+        open_guards.append(device)
+        try:
+            yield
+        finally:
+            open_guards.pop()
+
+    monkeypatch.setattr(triton_ops, 'device_guard', recording_guard)
+    for name in dir(triton_ops):
+        if name.endswith('_kernel'):
+            monkeypatch.setattr(
+                triton_ops, name,
+                _GuardedLaunches(name, getattr(triton_ops, name), open_guards,
+                                 launches))
+    _compare(triton_device, dict(size=(5, 4)))
+    assert {name for name, _ in launches} == {
+        '_forward_kernel', '_input_grad_kernel', '_weight_grad_kernel',
+        '_selection_grad_kernel'
+    }
+    tensors_device = torch.empty(0, device=triton_device).device
+    assert all(device == tensors_device for _, device in launches)
