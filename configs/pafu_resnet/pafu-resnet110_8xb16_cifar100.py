@@ -1,10 +1,9 @@
-# PAFU-ResNet-110 (PAFU paper, Table 5) on CIFAR-100: the ResNet-110 baseline
-# and its recipe, with the first conv of every stage a PAFU over 16 kernels,
-# trained with the decorrelation loss.
-_base_ = ['./resnet110_8xb16_cifar100.py']
-model = dict(
-    type='PAFUImageClassifier',
-    decorrelation_weight=1.0,
-    backbone=dict(
-        stage_with_pafu=(True, True, True),
-        pafu_cfg=dict(type='PAFU', num_kernels=16)))
+# PAFU-ResNet-110 (PAFU paper, Table 5) on CIFAR-100:
+# resnet110_8xb16_cifar100.py with the first conv of every stage a PAFU over
+# 16 kernels, trained with the decorrelation loss.
+_base_ = [
+    './_base_/pafu-resnet110_cifar.py',
+    '../_base_/mmpretrain_cifar100_recipe.py'
+]
+
+model = dict(head=dict(num_classes=100))
