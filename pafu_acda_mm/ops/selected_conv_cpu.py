@@ -15,10 +15,10 @@ a time. The functions take ops/selected_conv.py's arguments.
 from typing import List, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 
 from .memory_format import memory_format_of, to_channels_last
 from .row_images import IMAGE_WIDTH, as_image, as_rows, linear_rows
+from .selected_conv_torch import selection_grad
 from .window_products import can_fuse_window_products, window_products
 
 # Elements of gathered windows per chunk, relative to the padded input size:
@@ -40,14 +40,6 @@ _RESPONSE_CHUNK_OUTPUTS = 2
 # oneDNN's channels-last convolutions beat its NCHW ones at few input
 # channels and lose from 128 up (docs/benchmarks.md).
 _CHANNELS_LAST_MAX_CHANNELS = 64
-
-
-def conv_layout(tensor: torch.Tensor, num_kernels: int,
-                groups: int) -> torch.Tensor:
-    """Reorder kernel-major rows ``(n, C_out)`` to ``(groups, n, C_out / g)``
-    so that one grouped conv computes every kernel on its own input group."""
-    grouped = tensor.reshape(num_kernels, groups, -1, *tensor.shape[1:])
-    return grouped.transpose(0, 1).reshape(tensor.shape)
 
 
 class _Windows:
@@ -305,44 +297,21 @@ def _selected_grads(windows: _Windows, weight, bias, grad_rows, need_x,
 
 def _selection_grad(x, windows: _Windows, weight, bias, grad_out, grad_rows,
                     num_kernels, stride, padding, dilation) -> torch.Tensor:
-    """``<dL/dy, W_n * x + b_n>`` at every pixel, ``(B, n, H_out, W_out)``.
-
-    The responses are convolutions a few kernels at a time, multiplied in
-    place with ``dL/dy`` and summed over channels. Up to
-    :data:`_CHANNELS_LAST_MAX_CHANNELS` input channels they convolve the
-    windows' padded channels-last input, above that ``x`` as given.
-    """
-    groups = windows.groups
-    out_channels = grad_out.shape[1]
+    """``<dL/dy, W_n * x + b_n>`` at every pixel, ``(B, n, H_out, W_out)``,
+    by :func:`selection_grad`. Up to :data:`_CHANNELS_LAST_MAX_CHANNELS`
+    input channels it convolves the windows' padded channels-last input,
+    above that ``x`` as given."""
     if x.shape[1] <= _CHANNELS_LAST_MAX_CHANNELS:
         source = windows.rows.view(windows.padded_shape).permute(0, 3, 1, 2)
         source_padding = (0, 0)
-        # Pixel-major like the channels-last responses.
-        grad = grad_rows.view(grad_out.shape[0], *grad_out.shape[2:],
-                              -1).permute(0, 3, 1, 2)
+        # Pixel-major like the channels-last responses: no copy.
+        grad_out = grad_rows.view(grad_out.shape[0], *grad_out.shape[2:],
+                                  -1).permute(0, 3, 1, 2)
     else:
         source, source_padding = x, padding
-        grad = grad_out.contiguous(memory_format=memory_format_of(x))
-    # oneDNN runs channels-last if either operand is: match the weights.
-    layout = memory_format_of(source)
-    # Responses' channels are (g, count, C_out / g) (see conv_layout).
-    grad = grad.unflatten(1, (groups, 1, -1))
-    per_chunk = min(num_kernels, _RESPONSE_CHUNK_OUTPUTS)
-    grads = []
-    for first in range(0, num_kernels, per_chunk):
-        count = min(per_chunk, num_kernels - first)
-        rows = slice(first * out_channels, (first + count) * out_channels)
-        chunk_bias = None if bias is None else conv_layout(
-            bias[rows], count, groups)
-        chunk_weight = conv_layout(weight[rows], count,
-                                   groups).contiguous(memory_format=layout)
-        responses = F.conv2d(source, chunk_weight, chunk_bias, stride,
-                             source_padding, dilation, groups)
-        # In place on the transient: no second copy of the responses.
-        grads.append(
-            responses.unflatten(1, (groups, count, -1)).mul_(grad).sum(
-                dim=(1, 3)))
-    return torch.cat(grads, dim=1)
+    return selection_grad(grad_out, source, weight, bias, num_kernels, stride,
+                          source_padding, dilation, windows.groups,
+                          kernels_per_chunk=_RESPONSE_CHUNK_OUTPUTS)
 
 
 def indexed_conv2d(x: torch.Tensor, weight: torch.Tensor,
