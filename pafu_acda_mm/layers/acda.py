@@ -7,10 +7,12 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .conv_geometry import Conv2dGeometry
+from .conv_warm_start import acda_params_from_conv
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
 from .onnx_export import acda_onnx_forward
 from .pixel_predictor import PixelPredictor
+from .plain_conv_loading import constant_prediction_entries, convert_plain_conv
 from ..ops.memory_format import to_channels_last
 from ..ops.row_images import as_image
 from ..torch_compat import is_compiling
@@ -332,6 +334,33 @@ class ACDA(Conv2dGeometry):
                                 nonlinearity='relu')
         if self.bias is not None:
             nn.init.zeros_(self.bias)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """An ACDA's state as ``nn.Module`` loads it, or a plain conv's
+        ``weight`` and ``bias`` converted (:func:`convert_plain_conv`)."""
+        convert_plain_conv(self, state_dict, prefix, missing_keys,
+                           self._params_from_conv)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def _params_from_conv(self, weight: torch.Tensor,
+                          bias: Optional[torch.Tensor]):
+        """Static atoms and ``A`` for a plain conv's ``weight`` and
+        ``bias``, and the approximation's relative residual."""
+        size = self.kernel_size[0]
+        bases = torch.cat([
+            F.pad(b, [(size - b.shape[-1]) // 2] * 4) for b in self.fb_bases
+        ])
+        params = acda_params_from_conv(weight, bias, bases, self.num_atoms)
+        generator = constant_prediction_entries(self.atom_generator,
+                                                params.coefficients)
+        entries = dict(weight=params.weight, bias=params.bias)
+        entries.update(
+            {f'atom_generator.{k}': v for k, v in generator.items()})
+        return entries, params.relative_residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """

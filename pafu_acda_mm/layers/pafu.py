@@ -7,9 +7,11 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .conv_geometry import Conv2dGeometry
+from .conv_warm_start import pafu_params_from_conv
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .onnx_export import pafu_onnx_forward
 from .pixel_predictor import PixelPredictor
+from .plain_conv_loading import convert_plain_conv
 from ..ops import indexed_conv2d, selected_conv2d
 from ..ops.memory_format import memory_format_of, to_channels_last
 from ..torch_compat import get_autocast_dtype, is_autocast_enabled
@@ -53,6 +55,11 @@ class PAFU(Conv2dGeometry):
             ``kernel_size``; ``stride``/``padding``/``dilation`` act on it,
             as for an ``nn.Conv2d`` of that size. Default: None, every
             kernel ``kernel_size``.
+        warm_start_eps (float): Loading a plain conv's ``weight`` and
+            ``bias`` (same shape as this layer's kernels) sets every kernel
+            to the conv's, each perturbed in its own direction by at most
+            this fraction of each output channel's norm, so the kernels can
+            part (:func:`pafu_params_from_conv`). Default: 1e-3.
     """
 
     def __init__(self,
@@ -68,7 +75,8 @@ class PAFU(Conv2dGeometry):
                  num_kernels: int = 8,
                  tau: float = 1.0,
                  selector_cfg: Optional[dict] = None,
-                 kernel_sizes: Optional[Sequence[int]] = None):
+                 kernel_sizes: Optional[Sequence[int]] = None,
+                 warm_start_eps: float = 1e-3):
         super().__init__(in_channels, out_channels, kernel_size, stride,
                          padding, dilation, groups, padding_mode)
         if not isinstance(num_kernels, int) or num_kernels < 1:
@@ -76,8 +84,12 @@ class PAFU(Conv2dGeometry):
                 f'num_kernels must be an int >= 1, got {num_kernels!r}')
         if not tau > 0:
             raise ValueError(f'tau must be > 0, got {tau!r}')
+        if not warm_start_eps >= 0:
+            raise ValueError(
+                f'warm_start_eps must be >= 0, got {warm_start_eps!r}')
         self.num_kernels = num_kernels
         self.tau = tau
+        self.warm_start_eps = warm_start_eps
         self.kernel_sizes = self._check_kernel_sizes(kernel_sizes)
         size_h, size_w = self.kernel_size
         # Consecutive blocks of kernels per size, each support centred;
@@ -151,6 +163,26 @@ class PAFU(Conv2dGeometry):
             if biases is not None:
                 biases[n].uniform_(-bound, bound)
         weight.mul_(self.kernel_support)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """A PAFU's state as ``nn.Module`` loads it, or a plain conv's
+        ``weight`` and ``bias`` converted (:func:`convert_plain_conv`)."""
+        convert_plain_conv(self, state_dict, prefix, missing_keys,
+                           self._params_from_conv)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def _params_from_conv(self, weight: torch.Tensor,
+                          bias: Optional[torch.Tensor]):
+        """This layer's ``weight`` and ``bias`` for a plain conv's."""
+        weight, bias = pafu_params_from_conv(weight, bias, self.num_kernels,
+                                             self.kernel_support,
+                                             self.warm_start_eps)
+        return dict(weight=weight.contiguous(
+            memory_format=torch.channels_last), bias=bias), None
 
     def selection_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Selector logits ``(B, num_kernels, H_out, W_out)`` of a
