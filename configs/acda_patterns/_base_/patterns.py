@@ -17,11 +17,9 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=False),
     dataset=dict(type='PatternDetectionDataset', **scene))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    collate_fn=dict(type='default_collate'),
+    train_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='PatternDetectionDataset', shift=(20, 20), **scene))
+    dataset=dict(train_dataloader['dataset'], shift=(20, 20)))
 val_evaluator = [dict(type='DenseError'), dict(type='CentreDetection')]
 
 train_cfg = dict(max_iters=2000, val_interval=2000)

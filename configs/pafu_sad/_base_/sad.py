@@ -14,9 +14,8 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='SADDataset', num_samples=2000, seed=0))
 val_dataloader = dict(
+    train_dataloader,
     batch_size=8,
-    num_workers=0,
-    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='SADDataset', num_samples=16, seed=1))
 val_evaluator = dict(type='DenseError')
