@@ -350,11 +350,8 @@ class ACDA(Conv2dGeometry):
                           bias: Optional[torch.Tensor]):
         """Static atoms and ``A`` for a plain conv's ``weight`` and
         ``bias``, and the approximation's relative residual."""
-        size = self.kernel_size[0]
-        bases = torch.cat([
-            F.pad(b, [(size - b.shape[-1]) // 2] * 4) for b in self.fb_bases
-        ])
-        params = acda_params_from_conv(weight, bias, bases, self.num_atoms)
+        params = acda_params_from_conv(weight, bias, self.fb_bases,
+                                       self.num_atoms)
         generator = constant_prediction_entries(self.atom_generator,
                                                 params.coefficients)
         entries = dict(weight=params.weight, bias=params.bias)

@@ -5,9 +5,10 @@ that replaces a pretrained conv starts as that conv (docs/layers.md,
 Pure functions of tensors; the layers call them when they load a plain
 conv's ``weight`` and ``bias`` (:mod:`.plain_conv_loading`).
 """
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 
 #: Seed of the fixed generator of PAFU's perturbation directions: the same
 #: checkpoint always converts to the same kernels. Not 0, the seed tests and
@@ -49,7 +50,7 @@ def _perturbation_directions(rows: torch.Tensor,
     generator = torch.Generator().manual_seed(PERTURBATION_SEED)
     noise = torch.randn((support.shape[0], ) + rows.shape,
                         generator=generator, dtype=rows.dtype) * support
-    basis = [torch.nn.functional.normalize(rows, dim=1)]
+    basis = [F.normalize(rows, dim=1)]
     directions = []
     for kernel_noise in noise:
         residue = kernel_noise
@@ -62,7 +63,7 @@ def _perturbation_directions(rows: torch.Tensor,
         orthogonal = residue / norm.clamp_min(1e-300)
         directions.append(
             torch.where(has_room, orthogonal,
-                        torch.nn.functional.normalize(kernel_noise, dim=1)))
+                        F.normalize(kernel_noise, dim=1)))
         basis.append(torch.where(has_room, orthogonal, 0.))
     return torch.stack(directions)
 
@@ -158,7 +159,7 @@ class ACDAParams(NamedTuple):
 
 def acda_params_from_conv(conv_weight: torch.Tensor,
                           conv_bias: Optional[torch.Tensor],
-                          bases: torch.Tensor,
+                          bases: Sequence[torch.Tensor],
                           num_atoms: int,
                           max_coefficient: float = 0.5) -> ACDAParams:
     """Static atoms and coefficient conv with which ACDA is the conv's best
@@ -179,8 +180,9 @@ def acda_params_from_conv(conv_weight: torch.Tensor,
     Args:
         conv_weight (Tensor): ``(C_out, C_in // groups, k, k)``.
         conv_bias (Tensor, optional): ``(C_out,)``.
-        bases (Tensor): ``(B, k, k)``, the layer's bases, every scale
-            centred in ``k x k`` (``ACDA.fb_bases``, padded and stacked).
+        bases (Sequence[Tensor]): The layer's bases per scale,
+            ``(m', l_s, l_s)``, odd ``l_s``, the largest ``k``, all centred
+            on the same tap (``ACDA.fb_bases``); ``B`` in all.
         num_atoms (int): Atoms ``m``.
         max_coefficient (float): Largest ``|alpha|`` of each atom, in
             ``(0, 1)``. Default: 0.5.
@@ -189,15 +191,19 @@ def acda_params_from_conv(conv_weight: torch.Tensor,
         ACDAParams: in ``conv_weight``'s dtype.
     """
     _check_conv_bias(conv_weight, conv_bias)
-    if conv_weight.shape[2:] != bases.shape[1:]:
-        raise ValueError(f'conv_weight\'s kernel {tuple(conv_weight.shape)} '
-                         f'differs from the bases\' {tuple(bases.shape[1:])}')
+    size = max(scale.shape[-1] for scale in bases)
+    if conv_weight.shape[2:] != (size, size):
+        raise ValueError(f'conv_weight {tuple(conv_weight.shape)} is not '
+                         f'{size}x{size}, the bases\' size')
     if not 0 < max_coefficient < 1:
         raise ValueError(
             f'max_coefficient must be in (0, 1), got {max_coefficient!r}')
     out_channels, group_channels = conv_weight.shape[:2]
     slices = conv_weight.double().reshape(out_channels * group_channels, -1)
-    flat_bases = bases.double().reshape(bases.shape[0], -1)  # (B, k * k)
+    flat_bases = torch.cat([
+        F.pad(scale.double(), [(size - scale.shape[-1]) // 2]
+                                * 4).flatten(1) for scale in bases
+    ])  # (B, k * k)
     # Orthonormal rows spanning the bases (they need not be independent).
     _, singular, span_vh = torch.linalg.svd(flat_bases, full_matrices=False)
     span = span_vh[singular > singular[0] * 1e-10]  # (r, k * k)

@@ -1,49 +1,17 @@
 """A PAFU or ACDA that loads a plain conv's parameters starts as that conv
 (conv_warm_start.py's maths, plain_conv_loading.py's loading and summary)."""
-import logging
-
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import load_state_dict as mmengine_load
 
 from pafu_acda_mm.layers import (ACDA, PAFU, multiscale_fourier_bessel_bases,
                                  pafu_decorrelation_loss)
 from pafu_acda_mm.layers.conv_warm_start import (acda_params_from_conv,
                                                  pafu_params_from_conv)
+from conv_warm_start_checks import SUMMARY, pafu_step0_bound, summary_lines
 from pafu_selection import force_kernel
-
-SUMMARY = 'Plain conv parameters converted'
-
-
-@pytest.fixture
-def summaries():
-    """The summary lines logged while the test runs."""
-    lines = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield lines
-    logger.removeHandler(handler)
-
-
-def _summary_lines(lines):
-    return [line for line in lines if line.startswith(SUMMARY)]
-
-
-def _window_norms(x, layer):
-    """``||x_window||`` per output pixel and output channel's group,
-    ``(B, C_out, H_out, W_out)``."""
-    ones = x.new_ones(layer.groups, layer.in_channels // layer.groups,
-                      *layer.kernel_size)
-    sums = F.conv2d(x.square(), ones, None, layer.stride, layer.padding,
-                    layer.dilation, layer.groups)
-    return sums.sqrt().repeat_interleave(
-        layer.out_channels // layer.groups, dim=1)
-
 
 # -- PAFU ---------------------------------------------------------------------
 
@@ -96,8 +64,7 @@ def test_pafu_output_is_the_convs_within_the_bound_whatever_the_selection(
     pafu.load_state_dict(conv.state_dict(), strict=False)
     x = torch.randn(2, 4, 11, 12)
     expected = conv(x)
-    bound = 1e-2 * conv.weight.flatten(1).norm(dim=1).view(
-        1, -1, 1, 1) * _window_norms(x, pafu)
+    bound = pafu_step0_bound(pafu, conv.weight, x)
     pafu.train()  # a random selection per pixel
     outputs = [pafu(x)]
     pafu.eval()
@@ -120,22 +87,22 @@ def test_pafu_mixed_sizes_take_the_centre_when_the_ring_is_zero():
     kernels = pafu.weight.view(4, 4, 3, 5, 5)
     assert not kernels[:2, ..., [0, -1], :].any()  # the 3x3 kernels
     x = torch.randn(1, 3, 9, 9)
-    bound = 1e-3 * conv.weight.flatten(1).norm(dim=1).view(
-        1, -1, 1, 1) * _window_norms(x, pafu)
+    bound = pafu_step0_bound(pafu, conv.weight, x)
     assert bool(((pafu.eval()(x) - conv(x)).abs() <= bound + 1e-6).all())
 
 
-def test_pafu_mixed_sizes_refuse_a_conv_with_a_nonzero_ring(summaries):
+def test_pafu_mixed_sizes_refuse_a_conv_with_a_nonzero_ring():
     conv = nn.Sequential(nn.Conv2d(3, 4, 5))
     model = nn.Sequential(PAFU(3, 4, 5, num_kernels=4, kernel_sizes=(3, 5)))
     with pytest.raises(ValueError, match=r'kernels of size \[3\]'):
         pafu_params_from_conv(conv[0].weight, None, 4,
                               model[0].kernel_support)
     before = model[0].weight.clone()
-    with pytest.raises(RuntimeError, match='size mismatch'):
+    with summary_lines() as lines, pytest.raises(RuntimeError,
+                                                 match='size mismatch'):
         model.load_state_dict(conv.state_dict(), strict=False)
     assert torch.equal(model[0].weight, before)
-    (line, ) = _summary_lines(summaries)
+    (line, ) = lines
     assert 'into 0 adaptive layers' in line
     assert 'not converted (1' in line and '0: the conv has non-zero' in line
 
@@ -143,38 +110,33 @@ def test_pafu_mixed_sizes_refuse_a_conv_with_a_nonzero_ring(summaries):
 # -- ACDA ---------------------------------------------------------------------
 
 
-def _acda_bases(layer: ACDA) -> torch.Tensor:
-    size = layer.kernel_size[0]
-    return torch.cat(
-        [F.pad(b, [(size - b.shape[-1]) // 2] * 4) for b in layer.fb_bases])
-
-
 @pytest.mark.parametrize('generator_cfg', [
     None,
     dict(norm_cfg=dict(type='BN'), out_act_cfg=None),
 ])
-def test_acda_is_a_1x1_conv_exactly(generator_cfg, summaries):
+def test_acda_is_a_1x1_conv_exactly(generator_cfg):
     conv = nn.Sequential(nn.Conv2d(8, 6, 1))
     model = nn.Sequential(ACDA(8, 6, 1, generator_cfg=generator_cfg))
-    model.load_state_dict(conv.state_dict(), strict=False)
+    with summary_lines() as lines:
+        model.load_state_dict(conv.state_dict(), strict=False)
     x = torch.randn(2, 8, 7, 7)
     for mode in (True, False):
         model.train(mode)
         torch.testing.assert_close(model(x), conv(x), atol=1e-5, rtol=1e-5)
-    (line, ) = _summary_lines(summaries)
+    (line, ) = lines
     assert line == (f'{SUMMARY} into 1 adaptive layers (ACDA: 1); ACDA '
                     'relative residual: largest 0.000 (0), per layer: 0 0.000')
 
 
 def test_acda_is_exact_for_kernels_in_its_span():
     layer = ACDA(4, 6, 5, padding=2, num_atoms=3, groups=2)
-    bases = _acda_bases(layer).float()
+    bases = multiscale_fourier_bessel_bases(layer.scales).float()
     atoms = torch.einsum('ab,bhw->ahw', torch.randn(3, len(bases)), bases)
     conv = nn.Conv2d(4, 6, 5, padding=2, groups=2)
     with torch.no_grad():
         conv.weight.copy_(torch.einsum('oca,ahw->ochw', torch.randn(6, 2, 3),
                                        atoms))
-    params = acda_params_from_conv(conv.weight, conv.bias, bases, 3)
+    params = acda_params_from_conv(conv.weight, conv.bias, layer.fb_bases, 3)
     assert params.relative_residual < 1e-6
     layer.load_state_dict(conv.state_dict(), strict=False)
     x = torch.randn(2, 4, 9, 9)
@@ -184,11 +146,10 @@ def test_acda_is_exact_for_kernels_in_its_span():
 def test_acda_computes_the_best_approximation_and_reports_its_residual():
     layer = ACDA(5, 7, 3, padding=1, num_atoms=2)
     conv = nn.Conv2d(5, 7, 3, padding=1)
-    bases = _acda_bases(layer)
-    params = acda_params_from_conv(conv.weight, conv.bias, bases, 2)
+    params = acda_params_from_conv(conv.weight, conv.bias, layer.fb_bases, 2)
     # Eckart-Young on the kernels' least-squares projections onto the span.
     slices = conv.weight.detach().double().flatten(2).reshape(35, 9)
-    flat_bases = bases.double().flatten(1)
+    flat_bases = layer.fb_bases[0].double().flatten(1)
     solution = torch.linalg.lstsq(flat_bases.t(), slices.t()).solution
     projected = (flat_bases.t() @ solution).t()
     singular = torch.linalg.svdvals(projected)
@@ -224,7 +185,7 @@ def test_acda_generator_predicts_the_static_coefficients():
     conv = nn.Conv2d(3, 4, 5, padding=2)
     layer = ACDA(3, 4, 5, padding=2)
     layer.load_state_dict(conv.state_dict(), strict=False)
-    params = acda_params_from_conv(conv.weight, conv.bias, _acda_bases(layer),
+    params = acda_params_from_conv(conv.weight, conv.bias, layer.fb_bases,
                                    layer.num_atoms)
     x, padding = layer.pad_input(torch.randn(2, 3, 8, 8))
     coeffs = layer.atom_generator(x, layer.kernel_size, layer.stride,
@@ -255,16 +216,17 @@ def _pafu(*args, **kwargs):
 
 
 @pytest.mark.parametrize('loader', ['torch', 'mmengine'])
-def test_one_summary_line_per_load(loader, summaries):
+def test_one_summary_line_per_load(loader):
     plain = _Net()
     model = _Net(_pafu, ACDA, ACDA)
-    for _ in range(2):
-        if loader == 'torch':
-            result = model.load_state_dict(plain.state_dict(), strict=False)
-            assert not result.unexpected_keys
-        else:
-            mmengine_load(model, plain.state_dict())
-    lines = _summary_lines(summaries)
+    with summary_lines() as lines:
+        for _ in range(2):
+            if loader == 'torch':
+                result = model.load_state_dict(plain.state_dict(),
+                                               strict=False)
+                assert not result.unexpected_keys
+            else:
+                mmengine_load(model, plain.state_dict())
     assert len(lines) == 2 and lines[0] == lines[1]
     assert lines[0].startswith(
         f'{SUMMARY} into 3 adaptive layers (ACDA: 2, PAFU: 1); ACDA relative '
@@ -276,28 +238,29 @@ def test_one_summary_line_per_load(loader, summaries):
                                rtol=0)
 
 
-def test_a_layer_of_other_channels_is_named_and_keeps_the_mismatch(
-        summaries):
+def test_a_layer_of_other_channels_is_named_and_keeps_the_mismatch():
     plain = _Net()
     plain.third = nn.Conv2d(8, 5, 1)
     model = _Net(_pafu, third=ACDA)
     before = model.third.weight.clone()
-    mmengine_load(model, plain.state_dict())
+    with summary_lines() as lines:
+        mmengine_load(model, plain.state_dict())
     assert torch.equal(model.third.weight, before)
-    (line, ) = _summary_lines(summaries)
+    (line, ) = lines
     assert line.startswith(f'{SUMMARY} into 1 adaptive layers (PAFU: 1); '
                            'not converted (1')
     assert 'third: conv weight (5, 8, 1, 1), this layer converts (4, 8, 1, 1)' \
         in line
 
 
-def test_an_adaptive_checkpoint_loads_as_saved(summaries):
+def test_an_adaptive_checkpoint_loads_as_saved():
     source = _Net(_pafu, ACDA)
     model = _Net(_pafu, ACDA)
-    model.load_state_dict(source.state_dict())
+    with summary_lines() as lines:
+        model.load_state_dict(source.state_dict())
     for name, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[name], value), name
-    assert _summary_lines(summaries) == []
+    assert lines == []
 
 
 def test_a_plain_conv_without_bias_gives_a_zero_bias():
