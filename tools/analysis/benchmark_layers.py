@@ -15,10 +15,25 @@ times CPU work, which other processes disturb far less than wall time.
 On a GPU (``--device cuda``) each run is timed by CUDA events after a
 synchronisation, peak memory is the ``max_memory_allocated`` of a training
 step beyond what was allocated before it (in this process), and fp32 runs
-without TF32 (convolutions and matrix products), so that the conv and the
-layers compute alike. ``--dtypes bf16`` runs every formulation under
-autocast, as mixed-precision training does; rows name their dtype unless it
-is fp32.
+without TF32 (convolutions and matrix products) unless ``--tf32 on``, so
+that the conv and the layers compute alike; fp32 rows on CUDA say which.
+``--dtypes bf16`` runs every formulation under autocast, as mixed-precision
+training does; rows name their dtype unless it is fp32.
+
+``--tables`` picks the tables (default ``layers``, the one above):
+
+- ``whole-step``: one training iteration of PAFU-ESPCN and of PSPNet with
+  PAFU-PPM against their plain twins (whole_step_models.py: the configs'
+  nets, batches, losses and optimizers, in plain torch);
+- ``formulations``: PAFU's selected convolution computed each way, per PAFU
+  shape, against the conv: the Triton kernels of ``--baseline`` (a git
+  revision, or a folder holding that revision's
+  ``selected_conv_cuda.py`` and a ``REVISION`` file), today's Triton
+  kernels, today's with the dense selection gradient of the Triton-free
+  path (``selected_conv_torch.selection_grad``: cuDNN convolutions), the
+  Triton-free path itself, and the naive ``n``-conv (``pafu_plain``). The
+  Triton rows need a GPU, or ``TRITON_INTERPRET=1`` on the CPU (tiny
+  shapes only: it checks the code paths).
 
 With ``--onnx`` (CPU), a second table: each layer exported to ONNX and
 run in onnxruntime, its inference time over the PyTorch eval forward's and
@@ -31,6 +46,9 @@ Example::
         --clock cpu
     python tools/analysis/benchmark_layers.py --device cuda \
         --shapes p64 p512 a256 a128 --dtypes fp32 bf16 --repeats 20
+    python tools/analysis/benchmark_layers.py --device cuda \
+        --tables whole-step formulations --baseline 16647ec \
+        --shapes p64 p512 --dtypes bf16 fp32 --tf32 off on
     .venv/bin/python tools/analysis/benchmark_layers.py --shapes p64 a256 \
         --markdown docs/benchmarks_cpu.md
 
@@ -39,9 +57,12 @@ the machine, the torch version, the commit and the command (what
 docs/benchmarks.md is made of).
 """
 import argparse
+import contextlib
 import ctypes
 import functools
 import gc
+import importlib
+import importlib.util
 import io
 import json
 import os
@@ -50,9 +71,11 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
-from typing import Callable, Dict, List, Optional
+from types import ModuleType
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -60,13 +83,18 @@ import torch.nn.functional as F
 
 from pafu_acda_mm.engine import pafu_to_conv2d
 from pafu_acda_mm.layers import ACDA, PAFU, straight_through_gumbel_softmax
+from pafu_acda_mm.ops import selected_conv
 from pafu_acda_mm.torch_compat import onnx_export
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import whole_step_models  # noqa: E402  (beside this script)
 
 # name: (batch, in, out, size, num_kernels, kernel_size)
 PAFU_SHAPES = {
     'p64': (8, 64, 64, 56, 16, 3),
     'p512': (1, 512, 512, 64, 8, 3),
     'p1024': (2, 1024, 512, 64, 8, 3),
+    'p8': (1, 8, 8, 8, 4, 3),  # checks code paths (tests, the interpreter)
 }
 # name: (batch, channels, size, kernel_size)
 ACDA_SHAPES = {
@@ -272,7 +300,8 @@ def write_markdown(path: Optional[str], header: str,
 def setup_timing(parser: argparse.ArgumentParser, args) -> None:
     """Exit with a usage error for CUDA without a GPU or timed by CPU time,
     or CUDA events without CUDA; choose the default clock; apply
-    ``--allocator``; on CUDA, turn TF32 off (fp32 is fp32)."""
+    ``--allocator``; on CUDA, turn TF32 off (fp32 is fp32; see
+    :func:`precisions` for ``--tf32``)."""
     if args.device == 'cuda' and args.clock == 'cpu':
         parser.error('--clock cpu does not time CUDA kernels; use --clock '
                      'cuda or wall with --device cuda')
@@ -283,10 +312,32 @@ def setup_timing(parser: argparse.ArgumentParser, args) -> None:
         parser.error('--device cuda: CUDA is not available here')
     args.clock = args.clock or ('cuda' if args.device == 'cuda' else 'wall')
     if args.device == 'cuda':
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
+        set_tf32(False)
     if args.allocator == 'heap':
         keep_freed_memory_in_heap()
+
+
+def set_tf32(enabled: bool) -> None:
+    """TF32 for fp32 convolutions (cuDNN) and matrix products."""
+    torch.backends.cudnn.allow_tf32 = enabled
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+
+
+def precisions(dtypes: List[str], device: str,
+               tf32: List[str]) -> Iterator[Tuple[str, torch.dtype]]:
+    """``(row label suffix, dtype)`` for each of ``dtypes``, with TF32 set
+    for the runs that follow: fp32 on CUDA once per ``tf32`` setting
+    (``'off'``, ``'on'``), labelled so; other dtypes and the CPU without
+    TF32 (bf16 and fp16 rows name their dtype)."""
+    for name in dtypes:
+        if name == 'fp32' and device == 'cuda':
+            for setting in tf32:
+                set_tf32(setting == 'on')
+                yield f' fp32 TF32 {setting}', DTYPES[name]
+            continue
+        if device == 'cuda':
+            set_tf32(False)
+        yield ('' if name == 'fp32' else f' {name}'), DTYPES[name]
 
 
 # glibc's mallopt parameters (malloc.h).
@@ -481,6 +532,285 @@ def onnx_table(shapes: List[str], repeats: int, clock: str) -> List[str]:
     return table
 
 
+CUDA_OPS = 'pafu_acda_mm/ops/selected_conv_cuda.py'
+
+
+def load_baseline(source: str) -> Tuple[ModuleType, str]:
+    """PAFU's CUDA ops module as of an older revision, and that revision.
+
+    Args:
+        source (str): A git revision of this checkout, or a folder holding
+            that revision's ``selected_conv_cuda.py`` and a ``REVISION`` file
+            naming it (``tools/gpu_check.sh --prepare-wheels`` makes one for
+            machines without the git history).
+
+    Returns:
+        tuple: The module, loaded into ``pafu_acda_mm.ops`` beside today's
+        (its relative imports are today's), and the revision's name.
+
+    Raises:
+        RuntimeError: If git cannot show the file at ``source``.
+    """
+    if os.path.isdir(source):
+        with open(os.path.join(source, 'REVISION')) as revision_file:
+            revision = revision_file.read().strip()
+        path = os.path.join(source, os.path.basename(CUDA_OPS))
+    else:
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        shown = subprocess.run(
+            ['git', '-C', repo, 'show', f'{source}:{CUDA_OPS}'],
+            capture_output=True, text=True)
+        named = subprocess.run(
+            ['git', '-C', repo, 'rev-parse', '--short', source],
+            capture_output=True, text=True)
+        if shown.returncode or named.returncode:
+            raise RuntimeError(f'--baseline {source}: git cannot show '
+                               f'{CUDA_OPS} there: {shown.stderr.strip()}')
+        revision = named.stdout.strip()
+        # Triton reads a kernel's source from its file.
+        path = os.path.join(tempfile.mkdtemp(), os.path.basename(CUDA_OPS))
+        with open(path, 'w') as copy:
+            copy.write(shown.stdout)
+    name = f'pafu_acda_mm.ops._selected_conv_cuda_{revision}'
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module, revision
+
+
+class DenseSelectionGradient:
+    """PAFU's selected convolution by ``kernels`` (an ops module), but its
+    selection gradient by the Triton-free path's dense convolutions
+    (``selected_conv_torch.selection_grad``: cuDNN on a GPU)."""
+
+    def __init__(self, kernels: ModuleType):
+        self.kernels = kernels
+        self.indexed_conv2d = kernels.indexed_conv2d
+
+    def selected_conv2d_backward(self, grad_out, x, weight, bias, index,
+                                 num_kernels, stride, padding, dilation,
+                                 groups, output_mask):
+        from pafu_acda_mm.ops.selected_conv_torch import selection_grad
+        *need_others, need_selection = output_mask
+        grads = self.kernels.selected_conv2d_backward(
+            grad_out, x, weight, bias, index, num_kernels, stride, padding,
+            dilation, groups, (*need_others, False))
+        selection = selection_grad(
+            grad_out, x, weight, bias, num_kernels, stride, padding,
+            dilation, groups) if need_selection else None
+        return (*grads[:3], selection)
+
+
+def pafu_implementations(device: str,
+                         baseline: Optional[str]) -> Dict[str, object]:
+    """The ways to compute PAFU's selected convolution on ``device``, by
+    row name: an ops module each (or an object with its two functions),
+    or the reason why it is left out (a string)."""
+    found: Dict[str, object] = {}
+    if device == 'cpu':
+        found['cpu'] = selected_conv.implementation(torch.device('cpu'))
+    if device != 'cuda' and os.environ.get('TRITON_INTERPRET') != '1':
+        found['triton'] = ('no GPU here, and TRITON_INTERPRET=1 (the '
+                           'interpreter) was not set')
+    else:
+        if baseline is not None:
+            kernels, revision = load_baseline(baseline)
+            found[f'triton {revision}'] = kernels
+        kernels = importlib.import_module('pafu_acda_mm.ops.'
+                                          'selected_conv_cuda')
+        found['triton'] = kernels
+        found['triton, dense selection grad'] = DenseSelectionGradient(
+            kernels)
+    try:
+        found['torch'] = importlib.import_module(
+            'pafu_acda_mm.ops.selected_conv_torch')
+    except ImportError as error:
+        found['torch'] = f'the Triton-free path does not import: {error}'
+    return found
+
+
+@contextlib.contextmanager
+def computing_with(implementation) -> Iterator[None]:
+    """The ops compute every device's tensors with ``implementation``
+    meanwhile (as tests/ops/conftest.py routes them)."""
+    original = selected_conv.implementation
+    selected_conv.implementation = lambda device: implementation
+    try:
+        yield
+    finally:
+        selected_conv.implementation = original
+
+
+def routed(run: Callable, implementation) -> Callable:
+    """``run`` with the ops computing by ``implementation``."""
+
+    def run_routed():
+        with computing_with(implementation):
+            run()
+
+    return run_routed
+
+
+def formulations_table(args) -> List[str]:
+    """A row per PAFU shape of ``args.shapes``, precision and way to compute
+    the selected convolution (:func:`pafu_implementations`, and the naive
+    ``n``-conv ``pafu_plain``): its forward and training step over the
+    conv's, all timed in the same interleaved rounds, and on CUDA the peak
+    training memory over the conv's."""
+    implementations = pafu_implementations(args.device, args.baseline)
+    table = [
+        '| shape | formulation | fwd vs conv | train vs conv | '
+        'train mem vs conv |', '|---|---|---|---|---|'
+    ]
+    print(*table, sep='\n')
+    for name, reason in implementations.items():
+        if isinstance(reason, str):
+            print(f'{name}: left out, {reason}', flush=True)
+    implementations = {name: implementation
+                       for name, implementation in implementations.items()
+                       if not isinstance(implementation, str)}
+    for shape in (s for s in args.shapes if s in PAFU_SHAPES):
+        x = make_input(shape, args.device)
+        conv = build('conv', shape).to(args.device)
+        pafu = build('pafu', shape).to(args.device)
+        for suffix, dtype in precisions(args.dtypes, args.device, args.tf32):
+            times = {}
+            for train in (False, True):
+                runs = {'conv': step(conv, x, train, dtype)}
+                for name, implementation in implementations.items():
+                    runs[name] = routed(step(pafu, x, train, dtype),
+                                        implementation)
+                runs['pafu_plain'] = step(PlainPAFU(pafu), x, train, dtype)
+                times[train] = time_rounds(runs, args.repeats, args.clock)
+            memory = ({name: cuda_peak_memory(run)
+                       for name, run in runs.items()}
+                      if args.device == 'cuda' and not args.no_memory else
+                      {})
+            for name in runs:
+                if name == 'conv':
+                    continue
+                mem = (f"{memory[name] / memory['conv']:.2f}"
+                       if memory else '-')
+                table.append(
+                    f'| {shape}{suffix} | {name} | '
+                    f'{median_ratio(times[False], name, "conv"):.2f} | '
+                    f'{median_ratio(times[True], name, "conv"):.2f} | '
+                    f'{mem} |')
+                print(table[-1], flush=True)
+    return table
+
+
+# --tables whole-step: name in whole_step_models, and the rows' names.
+WHOLE_STEP_NETS = {
+    'espcn': ('PAFU-ESPCN x4', 'ESPCN x4'),
+    'pspnet': ('PSPNet-R50-D8 + PAFU-PPM', 'PSPNet-R50-D8'),
+}
+
+
+def whole_step_table(args) -> List[str]:
+    """A row per net and precision: one training iteration of the PAFU net
+    (whole_step_models.py) in milliseconds and over its plain twin's,
+    timed in the same interleaved rounds; on CUDA also the peak memory over
+    the twin's."""
+    table = [
+        '| net | batch | iteration (ms) | vs plain twin | '
+        'mem vs plain twin |', '|---|---|---|---|---|'
+    ]
+    print(*table, sep='\n')
+    batches = (whole_step_models.TINY_BATCHES
+               if args.tiny else whole_step_models.BATCHES)
+    for net, (pafu_name, plain_name) in WHOLE_STEP_NETS.items():
+        batch, size = batches[net]
+        for suffix, dtype in precisions(args.dtypes, args.device, args.tf32):
+            runs = {
+                name: whole_step_models.TrainingIteration(
+                    net, pafu, args.device, dtype, args.tiny)
+                for name, pafu in ((pafu_name, True), (plain_name, False))
+            }
+            times = time_rounds(runs, args.repeats, args.clock)
+            memory = ({name: cuda_peak_memory(run)
+                       for name, run in runs.items()}
+                      if args.device == 'cuda' and not args.no_memory else
+                      {})
+            for name in runs:
+                mem = (f'{memory[name] / memory[plain_name]:.2f}'
+                       if memory else '-')
+                table.append(
+                    f'| {name}{suffix} | B{batch} {size}x{size} | '
+                    f'{statistics.median(times[name]) * 1e3:.1f} | '
+                    f'{median_ratio(times, name, plain_name):.2f} | {mem} |')
+                print(table[-1], flush=True)
+            del runs
+    return table
+
+
+def layers_table(args) -> List[str]:
+    """A row per shape of ``args.shapes``, precision and formulation of
+    the layer (:func:`formulations`, and the layer compiled with
+    ``args.compile``): forward, training step and peak training memory over
+    the conv's, and the MAC ratios (:func:`macs`)."""
+    table = [
+        '| shape | layer | fwd vs conv | train vs conv | train mem vs conv | '
+        'MACs vs conv | train limit |', '|---|---|---|---|---|---|---|'
+    ]
+    print(*table, sep='\n')
+    for shape in args.shapes:
+        x = make_input(shape, args.device)
+        names = formulations(shape)
+        modules = {n: build(n, shape).to(args.device) for n in names}
+        layer = names[1]
+        if args.compile:
+            # Static shapes: each shape compiles on its own.
+            modules[layer + '_compiled'] = torch.compile(
+                build(layer, shape).to(args.device), dynamic=False)
+        count = macs(shape, modules[layer])
+        for suffix, dtype in precisions(args.dtypes, args.device, args.tf32):
+            dtype_name = next(name for name, value in DTYPES.items()
+                              if value == dtype)
+            times = {}
+            for train in (False, True):
+                runs = {
+                    n: step(m, x, train, dtype)
+                    for n, m in modules.items()
+                }
+                times[train] = time_rounds(runs, args.repeats, args.clock)
+            memory = {}
+            if not args.no_memory:
+                for name, run in runs.items():
+                    memory[name] = (cuda_peak_memory(run)
+                                    if args.device == 'cuda' else
+                                    memory_in_subprocess(
+                                        name.replace('_compiled', ''), shape,
+                                        dtype_name,
+                                        name.endswith('_compiled')))
+            for name in modules:
+                if name == 'conv':
+                    continue
+                mem = (f"{memory[name] / memory['conv']:.2f}"
+                       if memory else '-')
+                # A deployed PAFU is a conv.
+                layer_macs, train_limit = (
+                    (1, 1) if name == 'pafu_deployed' else
+                    (count['layer'] / count['conv'], count['train_limit']))
+                table.append(
+                    f'| {shape}{suffix} | {name} | '
+                    f'{median_ratio(times[False], name, "conv"):.2f} | '
+                    f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
+                    f'{layer_macs:.2f} | {train_limit:.2f} |')
+                print(table[-1], flush=True)
+    return table
+
+
+# --tables: each table's function of the parsed arguments.
+TABLES = {
+    'layers': layers_table,
+    'whole-step': whole_step_table,
+    'formulations': formulations_table,
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shapes', nargs='+',
@@ -498,6 +828,24 @@ def main():
     parser.add_argument('--onnx', action='store_true',
                         help='also time the layers exported to ONNX in '
                         'onnxruntime (CPU)')
+    parser.add_argument(
+        '--tables', nargs='+', default=['layers'], choices=list(TABLES),
+        help='layers (default): each layer against the conv; whole-step: '
+        'PAFU-ESPCN and PSPNet with PAFU-PPM training iterations against '
+        'their plain twins; formulations: PAFU\'s selected convolution '
+        'computed each way')
+    parser.add_argument(
+        '--baseline', metavar='REV_OR_DIR',
+        help='formulations: also time the Triton kernels of this git '
+        'revision, or of a folder holding its selected_conv_cuda.py and a '
+        'REVISION file')
+    parser.add_argument('--tf32', nargs='+', default=['off'],
+                        choices=['off', 'on'],
+                        help='CUDA fp32 rows with TF32 off (default), on, '
+                        'or both')
+    parser.add_argument('--tiny', action='store_true',
+                        help='whole-step: nets and batches a few pixels '
+                        'and channels wide (checks the code paths)')
     add_timing_arguments(parser)
     add_markdown_argument(parser)
     args = parser.parse_args()
@@ -507,55 +855,9 @@ def main():
                      '--device cpu')
     header = markdown_header(args.device)
 
-    table = [
-        '| shape | layer | fwd vs conv | train vs conv | train mem vs conv | '
-        'MACs vs conv | train limit |', '|---|---|---|---|---|---|---|'
-    ]
-    print(*table, sep='\n')
-    for shape in args.shapes:
-        x = make_input(shape, args.device)
-        names = formulations(shape)
-        modules = {n: build(n, shape).to(args.device) for n in names}
-        layer = names[1]
-        if args.compile:
-            # Static shapes: each shape compiles on its own.
-            modules[layer + '_compiled'] = torch.compile(
-                build(layer, shape).to(args.device), dynamic=False)
-        count = macs(shape, modules[layer])
-        for dtype_name in args.dtypes:
-            dtype = DTYPES[dtype_name]
-            times = {}
-            for train in (False, True):
-                runs = {
-                    n: step(m, x, train, dtype)
-                    for n, m in modules.items()
-                }
-                times[train] = time_rounds(runs, args.repeats, args.clock)
-            memory = {}
-            if not args.no_memory:
-                for name, run in runs.items():
-                    memory[name] = (cuda_peak_memory(run)
-                                    if args.device == 'cuda' else
-                                    memory_in_subprocess(
-                                        name.replace('_compiled', ''), shape,
-                                        dtype_name,
-                                        name.endswith('_compiled')))
-            label = shape if dtype_name == 'fp32' else f'{shape} {dtype_name}'
-            for name in modules:
-                if name == 'conv':
-                    continue
-                mem = (f"{memory[name] / memory['conv']:.2f}"
-                       if memory else '-')
-                # A deployed PAFU is a conv.
-                layer_macs, train_limit = (
-                    (1, 1) if name == 'pafu_deployed' else
-                    (count['layer'] / count['conv'], count['train_limit']))
-                table.append(
-                    f'| {label} | {name} | '
-                    f'{median_ratio(times[False], name, "conv"):.2f} | '
-                    f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
-                    f'{layer_macs:.2f} | {train_limit:.2f} |')
-                print(table[-1], flush=True)
+    table = []
+    for name in args.tables:
+        table += ['', *TABLES[name](args)] if table else TABLES[name](args)
     if args.onnx:
         table += ['', *onnx_table(args.shapes, args.repeats, args.clock)]
     write_markdown(args.markdown, header, table)
