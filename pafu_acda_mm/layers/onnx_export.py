@@ -6,8 +6,8 @@ paths, which a trace cannot turn into ONNX: those run compiled kernels that
 a trace does not see, copy per image in Python loops and size their work on
 the host from the data. Both formulations are exact (the eval-mode layer's
 math, in another summation order) and keep batch, height and width dynamic;
-they use opset 11 operators (NonZero, ScatterND and older), so any opset from
-17 on exports them.
+they use opset 11 operators (NonZero, ScatterND and older), so they export
+at mmdeploy's default opset 11 and every later one.
 
 - PAFU: the selector's logits, their ArgMax, then per kernel its pixels
   (NonZero), their windows gathered from the padded input (Gather) times
@@ -185,12 +185,20 @@ def acda_onnx_forward(acda: nn.Module, x: torch.Tensor) -> torch.Tensor:
     coeffs = acda.atom_generator(_predictor_input(x), acda.kernel_size,
                                  acda.stride, padding, acda.dilation)
     responses = _basis_responses(acda, x, padding)  # (B, C_in, K, Ho, Wo)
-    alpha = coeffs.unflatten(1, (acda.num_atoms, -1))
+    alpha = _unflatten(coeffs, 1, (acda.num_atoms, -1))
     # Per pixel (m, K) @ (K, C_in): the atoms' responses (B, Ho, Wo, m, C).
     atom_out = torch.matmul(alpha.permute(0, 3, 4, 1, 2),
                             responses.permute(0, 3, 4, 2, 1))
     out = _coefficient_conv(acda, atom_out)
     return out[0] if unbatched else out
+
+
+def _unflatten(x: torch.Tensor, dim: int, sizes: Tuple[int,
+                                                     ...]) -> torch.Tensor:
+    """``x.unflatten(dim, sizes)`` as one Reshape, which opset 11 has
+    (``aten::unflatten`` exports from opset 13 on); the other dimensions
+    keep their traced, dynamic sizes."""
+    return x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
 
 
 def _basis_responses(acda: nn.Module, x: torch.Tensor,
@@ -217,7 +225,7 @@ def _basis_responses(acda: nn.Module, x: torch.Tensor,
         response = F.conv2d(x_in, weight, None, acda.stride,
                             [max(p, 0) for p in scale_padding],
                             acda.dilation, channels)
-        responses.append(response.unflatten(1, (channels, count)))
+        responses.append(_unflatten(response, 1, (channels, count)))
     return torch.cat(responses, dim=2)
 
 
@@ -228,7 +236,7 @@ def _coefficient_conv(acda: nn.Module,
     num_atoms, channels, groups = acda.num_atoms, acda.in_channels, acda.groups
     out_channels = acda.out_channels
     # A's input channels are group-major, then atom, then channel.
-    image = atom_out.unflatten(-1, (groups, channels // groups)).permute(
+    image = _unflatten(atom_out, 4, (groups, channels // groups)).permute(
         0, 4, 3, 5, 1, 2).flatten(1, 3)
     kernel = acda.weight.view(out_channels, channels // groups,
                               num_atoms).transpose(1, 2).reshape(

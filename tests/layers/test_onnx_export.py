@@ -1,5 +1,6 @@
 """PAFU and ACDA exported to ONNX and run in onnxruntime equal the PyTorch
-eval forward, over their geometries, at two input sizes from one export."""
+eval forward, over their geometries, at two input sizes from one export; at
+the tools' opset 17 and at mmdeploy's default, 11."""
 import collections
 import io
 
@@ -12,7 +13,8 @@ import torch
 from pafu_acda_mm.layers import ACDA, PAFU
 from pafu_acda_mm.torch_compat import onnx_export
 
-OPSET = 17
+OPSET = 17  # tools/deploy/export_onnx.py's default
+MMDEPLOY_OPSET = 11  # mmdeploy's default
 # Exported at the first, run at both: dynamic batch, height and width.
 SIZES = [(1, 9, 8), (2, 12, 15)]
 DYNAMIC_AXES = {
@@ -21,23 +23,28 @@ DYNAMIC_AXES = {
 }
 
 
-def export(layer: torch.nn.Module, channels: int, **kwargs) -> bytes:
+def export(layer: torch.nn.Module,
+           channels: int,
+           opset: int = OPSET,
+           **kwargs) -> bytes:
     """``layer`` as an ONNX file, traced on a ``SIZES[0]`` input."""
     batch, height, width = SIZES[0]
     f = io.BytesIO()
     onnx_export(layer, (torch.randn(batch, channels, height, width), ), f,
-                opset_version=OPSET, input_names=['input'],
+                opset_version=opset, input_names=['input'],
                 output_names=['output'], dynamic_axes=DYNAMIC_AXES, **kwargs)
     return f.getvalue()
 
 
-def assert_onnxruntime_equals_eval_forward(layer: torch.nn.Module,
-                                           channels: int) -> onnx.ModelProto:
-    """Export the eval-mode ``layer``, run it in onnxruntime at every size of
-    ``SIZES`` and compare with ``layer(x)`` (1e-4 of the output's largest
-    magnitude, fp32); returns the checked ONNX model."""
+def assert_onnxruntime_equals_eval_forward(
+        layer: torch.nn.Module,
+        channels: int,
+        opset: int = OPSET) -> onnx.ModelProto:
+    """Export the eval-mode ``layer`` at ``opset``, run it in onnxruntime at
+    every size of ``SIZES`` and compare with ``layer(x)`` (1e-4 of the
+    output's largest magnitude, fp32); returns the checked ONNX model."""
     layer.eval()
-    model_bytes = export(layer, channels)
+    model_bytes = export(layer, channels, opset)
     model = onnx.load_from_string(model_bytes)
     onnx.checker.check_model(model, full_check=True)
     session = onnxruntime.InferenceSession(
@@ -55,11 +62,13 @@ def assert_onnxruntime_equals_eval_forward(layer: torch.nn.Module,
     return model
 
 
-def op_counts(model: onnx.ModelProto) -> collections.Counter:
-    """Node types of ``model``; every node in the standard domain."""
+def op_counts(model: onnx.ModelProto,
+              opset: int = OPSET) -> collections.Counter:
+    """Node types of ``model``; every node in the standard domain of
+    ``opset``."""
     assert {n.domain for n in model.graph.node} <= {'', 'ai.onnx'}
     assert [o.version for o in model.opset_import if o.domain in ('',
-            'ai.onnx')] == [OPSET]
+            'ai.onnx')] == [opset]
     return collections.Counter(n.op_type for n in model.graph.node)
 
 
@@ -104,6 +113,20 @@ def test_acda_onnxruntime_equals_eval_forward(kwargs):
     # scale, the coefficient conv; one per-pixel product.
     assert counts['Conv'] == 3 + len(layer.scales)
     assert counts['MatMul'] == 1
+
+
+@pytest.mark.parametrize('layer', [
+    PAFU(4, 8, 7, padding=3, kernel_sizes=(3, 5, 7), num_kernels=6, groups=2),
+    ACDA(4, 6, 7, padding='same', scales=(3, 7), groups=2,
+         generator_cfg=dict(norm_cfg=dict(type='BN'))),
+], ids=['PAFU', 'ACDA'])
+def test_mmdeploy_default_opset_11_exports(layer):
+    # The geometries' corners: mixed sizes or scales, groups; ACDA's reshapes
+    # of its coefficients and responses are Reshape nodes at opset 11.
+    counts = op_counts(
+        assert_onnxruntime_equals_eval_forward(layer, 4, MMDEPLOY_OPSET),
+        MMDEPLOY_OPSET)
+    assert counts['MatMul'] == (6 if isinstance(layer, PAFU) else 1)
 
 
 def test_unbatched_input_and_the_selection_export():
