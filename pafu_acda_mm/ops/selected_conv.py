@@ -13,25 +13,140 @@ in the ``pafu_acda_mm`` namespace:
 - ``selected_conv2d_backward``: that backward.
 
 Each computes on its input's device: the CPU in selected_conv_cpu.py
-(BLAS, oneDNN and a C++ op), CUDA in selected_conv_cuda.py (Triton).
+(BLAS, oneDNN and a C++ op); CUDA in selected_conv_cuda.py (Triton) where
+Triton runs, else in selected_conv_torch.py (dense torch convolutions), as
+:func:`cuda_backend` decides (``PAFU_ACDA_MM_CUDA_BACKEND`` and
+:func:`force_cuda_backend` force either).
 Registered with ``torch.library`` (torch >= 2.4), they stay one op each in
 compiled models (no graph break, no recompilation per selection: the
 per-kernel pixel counts never become guards) and in ``torch.export``.
 """
+import contextlib
+import functools
 import importlib
+import os
 from types import ModuleType
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
 import torch
+from mmengine.logging import print_log
 from torch import Tensor
+from torch.torch_version import TorchVersion
 
-from . import selected_conv_cpu
+from . import selected_conv_cpu, selected_conv_torch
 from .memory_format import memory_format_of
 from ..torch_compat import library_op
 
+CUDA_BACKEND_VARIABLE = 'PAFU_ACDA_MM_CUDA_BACKEND'
+CUDA_BACKENDS = ('auto', 'triton', 'torch')
+# The oldest Triton the kernels compile with, and the oldest GPUs Triton
+# compiles for.
+MIN_TRITON_VERSION = (2, 1)
+MIN_TRITON_CAPABILITY = (7, 0)
+
+# Set within force_cuda_backend; it overrides the environment variable.
+_forced_cuda_backend: Optional[str] = None
+# (backend, reason) pairs logged so far: each is logged once per process.
+_logged_cuda_backends: Set[Tuple[str, str]] = set()
+
+
+def _checked_backend(name: str, source: str) -> str:
+    if name not in CUDA_BACKENDS:
+        raise ValueError(f'{source} must be one of {", ".join(CUDA_BACKENDS)}'
+                         f', got {name!r}')
+    return name
+
+
+@contextlib.contextmanager
+def force_cuda_backend(name: str) -> Iterator[None]:
+    """Compute PAFU's ops on CUDA with ``name``'s implementation within the
+    block, whatever ``PAFU_ACDA_MM_CUDA_BACKEND`` says.
+
+    Args:
+        name (str): ``'triton'`` (selected_conv_cuda.py), ``'torch'``
+            (selected_conv_torch.py) or ``'auto'`` (:func:`cuda_backend`'s
+            choice).
+    """
+    global _forced_cuda_backend
+    previous = _forced_cuda_backend
+    _forced_cuda_backend = _checked_backend(name, 'force_cuda_backend\'s name')
+    try:
+        yield
+    finally:
+        _forced_cuda_backend = previous
+
+
+def requested_cuda_backend() -> str:
+    """The CUDA implementation asked for: :func:`force_cuda_backend`'s within
+    its block, else ``PAFU_ACDA_MM_CUDA_BACKEND`` (read at every call), else
+    ``'auto'``.
+
+    Raises:
+        ValueError: If the variable is not one of :data:`CUDA_BACKENDS`.
+    """
+    if _forced_cuda_backend is not None:
+        return _forced_cuda_backend
+    return _checked_backend(
+        os.environ.get(CUDA_BACKEND_VARIABLE, 'auto'), CUDA_BACKEND_VARIABLE)
+
+
+def cuda_backend(capability: Optional[Tuple[int, int]],
+                 triton_version: Optional[str],
+                 requested: str = 'auto') -> Tuple[str, str]:
+    """Which implementation computes PAFU's ops on a CUDA device, and why.
+
+    Args:
+        capability (tuple[int, int], optional): The device's compute
+            capability; None where there is no CUDA device to ask (CUDA
+            tensors are then Triton interpreter tests on the CPU).
+        triton_version (str, optional): The importable Triton's version;
+            None if it does not import.
+        requested (str): One of :data:`CUDA_BACKENDS`; ``'auto'`` picks
+            Triton where it is importable, at least
+            :data:`MIN_TRITON_VERSION`, and the GPU at least
+            :data:`MIN_TRITON_CAPABILITY`. Default: ``'auto'``.
+
+    Returns:
+        tuple[str, str]: ``'triton'`` or ``'torch'``, and the reason.
+
+    Raises:
+        RuntimeError: If Triton is requested and does not import.
+    """
+    if _checked_backend(requested, 'requested') != 'auto':
+        if requested == 'triton' and triton_version is None:
+            raise RuntimeError(
+                f'{CUDA_BACKEND_VARIABLE} or force_cuda_backend asks for '
+                "'triton', but triton does not import; ask for 'torch' or "
+                "'auto'")
+        return requested, (f'forced by {CUDA_BACKEND_VARIABLE} or '
+                           'force_cuda_backend')
+    if triton_version is None:
+        return 'torch', 'triton does not import'
+    oldest = '.'.join(map(str, MIN_TRITON_VERSION))
+    if TorchVersion(triton_version) < MIN_TRITON_VERSION:
+        return 'torch', f'triton {triton_version} is older than {oldest}'
+    if capability is None:
+        return 'triton', (f'triton {triton_version}, no CUDA device to ask '
+                          "(Triton's interpreter)")
+    device = 'compute capability {}.{}'.format(*capability)
+    if tuple(capability) < MIN_TRITON_CAPABILITY:
+        return 'torch', (f'{device}: Triton compiles for '
+                         '{}.{} and newer'.format(*MIN_TRITON_CAPABILITY))
+    return 'triton', f'triton {triton_version} on {device}'
+
+
+@functools.lru_cache(maxsize=None)
+def _triton_version() -> Optional[str]:
+    try:
+        import triton
+    except ImportError:
+        return None
+    return triton.__version__
+
 
 def implementation(device: torch.device) -> ModuleType:
-    """The module that computes the ops on ``device``.
+    """The module that computes the ops on ``device``; on CUDA,
+    :func:`cuda_backend`'s choice, logged once per choice and reason.
 
     Raises:
         NotImplementedError: For a device other than CPU and CUDA.
@@ -39,6 +154,16 @@ def implementation(device: torch.device) -> ModuleType:
     if device.type == 'cpu':
         return selected_conv_cpu
     if device.type == 'cuda':
+        capability = torch.cuda.get_device_capability(
+            device) if torch.cuda.is_available() else None
+        name, reason = cuda_backend(capability, _triton_version(),
+                                    requested_cuda_backend())
+        if (name, reason) not in _logged_cuda_backends:
+            _logged_cuda_backends.add((name, reason))
+            print_log(f"PAFU's ops compute CUDA tensors with {name}: "
+                      f'{reason}', logger='current')
+        if name == 'torch':
+            return selected_conv_torch
         # On first use: Triton is not everywhere torch is, and its
         # interpreter must be chosen before the kernels are defined.
         return importlib.import_module(f'{__package__}.selected_conv_cuda')
