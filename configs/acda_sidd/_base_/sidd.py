@@ -22,8 +22,7 @@ train_dataloader = dict(
         sidd_dataset, data_root='data/SIDD/train', pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
-        sidd_dataset, data_root='data/SIDD/val',
-        pipeline=_base_.val_pipeline))
+        sidd_dataset, data_root='data/SIDD/val', pipeline=_base_.val_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = [dict(type='MAE'), dict(type='PSNR'), dict(type='SSIM')]
