@@ -194,8 +194,7 @@ def step(module: nn.Module, x: torch.Tensor, train: bool,
         x = x.detach().requires_grad_()
 
     def run():
-        with torch.autocast(x.device.type, dtype=dtype,
-                            enabled=dtype != torch.float32):
+        with whole_step_models.autocast_to(x.device.type, dtype):
             if train:
                 module.zero_grad(set_to_none=True)
                 x.grad = None
@@ -611,18 +610,18 @@ def pafu_implementations(device: str,
     found: Dict[str, object] = {}
     if device == 'cpu':
         found['cpu'] = selected_conv.implementation(torch.device('cpu'))
+    # Loaded even where they cannot run: a bad --baseline fails at once.
+    if baseline is not None:
+        kernels, revision = load_baseline(baseline)
+        found[f'triton {revision}'] = kernels
+    kernels = importlib.import_module('pafu_acda_mm.ops.selected_conv_cuda')
+    found['triton'] = kernels
+    found['triton, dense selection grad'] = DenseSelectionGradient(kernels)
     if device != 'cuda' and os.environ.get('TRITON_INTERPRET') != '1':
-        found['triton'] = ('no GPU here, and TRITON_INTERPRET=1 (the '
-                           'interpreter) was not set')
-    else:
-        if baseline is not None:
-            kernels, revision = load_baseline(baseline)
-            found[f'triton {revision}'] = kernels
-        kernels = importlib.import_module('pafu_acda_mm.ops.'
-                                          'selected_conv_cuda')
-        found['triton'] = kernels
-        found['triton, dense selection grad'] = DenseSelectionGradient(
-            kernels)
+        for name in found:
+            if name.startswith('triton'):
+                found[name] = ('no GPU here, and TRITON_INTERPRET=1 (the '
+                               'interpreter) was not set')
     try:
         found['torch'] = importlib.import_module(
             'pafu_acda_mm.ops.selected_conv_torch')
@@ -814,8 +813,10 @@ TABLES = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shapes', nargs='+',
-                        default=list(PAFU_SHAPES) + list(ACDA_SHAPES),
-                        choices=list(PAFU_SHAPES) + list(ACDA_SHAPES))
+                        default=[shape for shape in [*PAFU_SHAPES, *ACDA_SHAPES]
+                                 if shape != 'p8'],
+                        choices=list(PAFU_SHAPES) + list(ACDA_SHAPES),
+                        help='default: all but p8')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--dtypes', nargs='+', default=['fp32'],
                         choices=list(DTYPES),

@@ -11,6 +11,7 @@ builds where these import). A training iteration is the one of those
 configs: the task loss, PAFU's decorrelation loss, backward and the
 optimizer's step.
 """
+import contextlib
 from typing import Optional, Tuple
 
 import torch
@@ -196,6 +197,14 @@ def _segmentation_loss(logits: Tuple[torch.Tensor, torch.Tensor],
             0.4 * F.cross_entropy(auxiliary, labels, ignore_index=255))
 
 
+def autocast_to(device_type: str, dtype: torch.dtype):
+    """Autocast to ``dtype``, or no autocast for fp32 (torch 2.1 refuses a
+    CPU autocast to fp32 even disabled)."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type, dtype=dtype)
+
+
 def build_model(name: str, pafu: bool, tiny: bool = False) -> nn.Module:
     """``'espcn'`` or ``'pspnet'``, with PAFU (PAFU-ESPCN, PAFU-PPM) or
     plain; ``tiny`` narrows PSPNet by :data:`TINY_WIDTH_DIVISOR`.
@@ -257,8 +266,7 @@ class TrainingIteration:
 
     def __call__(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(self.images.device.type, dtype=self.dtype,
-                            enabled=self.dtype != torch.float32):
+        with autocast_to(self.images.device.type, self.dtype):
             loss = self.loss_of(self.model(self.images), self.target)
             if self.pafu:
                 loss = loss + pafu_decorrelation_loss(self.model)
