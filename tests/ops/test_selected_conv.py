@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from pafu_acda_mm.layers import PAFU
-from pafu_acda_mm.ops import indexed_conv2d, selected_conv, selected_conv2d
+from pafu_acda_mm.ops import (indexed_conv2d, selected_conv, selected_conv2d,
+                              selected_conv_torch)
 from pafu_acda_mm.torch_compat import TORCH_VERSION
 
 needs_custom_op = pytest.mark.skipif(
@@ -22,11 +23,18 @@ def _operands(groups=1, channels_last=False):
 
 
 @needs_custom_op
-@pytest.mark.parametrize('groups,channels_last', [(1, False), (2, True)])
-def test_ops_pass_torch_library_checks(groups, channels_last):
+@pytest.mark.parametrize('groups,channels_last,path', [(1, False, 'cpu'),
+                                                       (2, True, 'cpu'),
+                                                       (2, True, 'torch')])
+def test_ops_pass_torch_library_checks(groups, channels_last, path,
+                                       monkeypatch):
     """Schemas, fake tensors (shapes and strides as computed), autograd
     registration and compiled autograd, as ``torch.library.opcheck`` checks
-    them."""
+    them; ``path`` computes the CPU tensors (``torch``: CUDA's path without
+    Triton)."""
+    if path == 'torch':
+        monkeypatch.setattr(selected_conv, 'implementation',
+                            lambda device: selected_conv_torch)
     x, weight, bias, index = _operands(groups, channels_last)
     args = ([1, 1], [1, 1], [1, 1], groups)
     selection = F.one_hot(index, 3).permute(0, 3, 1, 2).to(x)
