@@ -67,8 +67,9 @@ class LoadSummary:
 
 
 # Summaries of the loads running now, keyed by the id of the load's shared
-# missing-keys list (held, so the id is not reused while pending).
-_PENDING: Dict[int, Tuple[List[str], LoadSummary]] = {}
+# missing-keys list (held, so the id is not reused while pending), with the
+# load's root.
+_PENDING: Dict[int, Tuple[List[str], nn.Module, LoadSummary]] = {}
 # Roots that carry the summary's post hook (one hook per root).
 _HOOKED_ROOTS = weakref.WeakSet()
 
@@ -92,17 +93,21 @@ def _root_of_current_load() -> Optional[nn.Module]:
 
 
 def _log_summary(module: nn.Module, incompatible_keys) -> None:
-    """Load post hook of a root: log its load's summary, if any."""
-    pending = _PENDING.pop(id(incompatible_keys.missing_keys), None)
-    if pending is not None:
-        pending[1].log()
+    """Load post hook of a root: log its load's summary, if any.
+
+    The hook stays on a module that was a root once; when a later load
+    reaches it as a submodule, it must wait for that load's root.
+    """
+    key = id(incompatible_keys.missing_keys)
+    if key in _PENDING and _PENDING[key][1] is module:
+        _PENDING.pop(key)[2].log()
 
 
 def _summary_of_current_load(missing_keys: List[str]) -> LoadSummary:
     """The summary the running load collects into; logged by the root's
     post hook, or at once if no root is found."""
     if id(missing_keys) in _PENDING:
-        return _PENDING[id(missing_keys)][1]
+        return _PENDING[id(missing_keys)][2]
     summary = LoadSummary()
     root = _root_of_current_load()
     if root is None:
@@ -110,7 +115,7 @@ def _summary_of_current_load(missing_keys: List[str]) -> LoadSummary:
     if root not in _HOOKED_ROOTS:
         root.register_load_state_dict_post_hook(_log_summary)
         _HOOKED_ROOTS.add(root)
-    _PENDING[id(missing_keys)] = (missing_keys, summary)
+    _PENDING[id(missing_keys)] = (missing_keys, root, summary)
     return summary
 
 

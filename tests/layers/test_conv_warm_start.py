@@ -238,6 +238,20 @@ def test_one_summary_line_per_load(loader):
                                rtol=0)
 
 
+def test_a_submodule_loaded_alone_before_still_gives_one_line():
+    """A module that was a load's root keeps its post hook; loaded again as
+    part of the whole model, the whole model's load gives one line."""
+    plain = _Net()
+    model = _Net(_pafu, ACDA, ACDA)
+    with summary_lines() as lines:
+        model.body.load_state_dict(plain.body.state_dict(), strict=False)
+        model.load_state_dict(plain.state_dict(), strict=False)
+    assert [line.split(' (')[0] for line in lines] == [
+        f'{SUMMARY} into 1 adaptive layers',
+        f'{SUMMARY} into 3 adaptive layers'
+    ]
+
+
 def test_a_layer_of_other_channels_is_named_and_keeps_the_mismatch():
     plain = _Net()
     plain.third = nn.Conv2d(8, 5, 1)
