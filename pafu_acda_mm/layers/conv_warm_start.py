@@ -115,7 +115,7 @@ def pafu_params_from_conv(
     support = kernel_support.double().expand(num_kernels, 1,
                                              *conv_weight.shape[1:]).reshape(
                                                  num_kernels, 1, -1)
-    cut = (rows * (1 - support)).ne(0).any(dim=(1, 2))
+    cut = (rows * (1 - support)).ne(0).flatten(1).any(dim=1)
     if bool(cut.any()):
         sizes = sorted({
             int(kernel_support[n].sum(dim=-1).amax())
