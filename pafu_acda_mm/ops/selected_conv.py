@@ -156,8 +156,11 @@ def implementation(device: torch.device) -> ModuleType:
     if device.type == 'cuda':
         capability = torch.cuda.get_device_capability(
             device) if torch.cuda.is_available() else None
-        name, reason = cuda_backend(capability, _triton_version(),
-                                    requested_cuda_backend())
+        requested = requested_cuda_backend()
+        # Forced to torch, Triton is not imported: it may be what fails.
+        name, reason = cuda_backend(
+            capability, None if requested == 'torch' else _triton_version(),
+            requested)
         if (name, reason) not in _logged_cuda_backends:
             _logged_cuda_backends.add((name, reason))
             print_log(f"PAFU's ops compute CUDA tensors with {name}: "

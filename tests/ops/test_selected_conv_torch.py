@@ -118,6 +118,7 @@ def test_torch_path_passes_gradcheck(torch_ops):
     (None, '3.7.0', 'auto', ('triton', "Triton's interpreter")),
     ((6, 1), '3.7.0', 'triton', ('triton', 'forced')),
     ((9, 0), '3.7.0', 'torch', ('torch', 'forced')),
+    ((9, 0), None, 'torch', ('torch', 'forced')),
 ])
 def test_cuda_backend_decides_by_gpu_and_triton(capability, triton_version,
                                                 requested, expected):
