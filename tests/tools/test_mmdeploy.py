@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from config_e2e import REPO
 from mmengine import Config
+from test_export_onnx import CASES as EXPORT_CASES
 from test_export_onnx import (CodebaseOutput, restored_image,
                               segmentor_logits_at_input_size,
                               write_checkpoint)
@@ -32,7 +33,7 @@ mmdeploy_apis = pytest.importorskip(
 ONNX_CONFIG = dict(type='onnx', export_params=True,
                    keep_initializers_as_inputs=False, opset_version=11,
                    save_file='end2end.onnx', input_names=['input'],
-                   output_names=['output'], input_shape=None, optimize=True)
+                   output_names=['output'], input_shape=None)
 BATCH_AXES = {'input': {0: 'batch'}, 'output': {0: 'batch'}}
 IMAGE_AXES = {
     name: {0: 'batch', 2: 'height', 3: 'width'}
@@ -45,32 +46,24 @@ def class_probabilities(model, x):
     return F.softmax(model(x, None, mode='tensor'), dim=1)
 
 
-# config, --cfg-options (a smaller network), mmdeploy's codebase_config, the
-# onnx_config's changes to ONNX_CONFIG, PyTorch's output of the file's
-# network and an input (B, C, H, W) to compare at. As mmdeploy's
-# classification_onnxruntime_dynamic.py (the test pipeline's 32x32),
-# segmentation_onnxruntime_static.py (logits: with_argmax=False; PSPNet's
-# pooling exports at a size whose 1/8 its bins divide) and
-# super-resolution_onnxruntime_dynamic.py.
+# config, --cfg-options (a smaller network; those of test_export_onnx.py),
+# mmdeploy's codebase_config, the onnx_config's changes to ONNX_CONFIG,
+# PyTorch's output of the file's network and an input (B, C, H, W) to
+# compare at. As mmdeploy's classification_onnxruntime_dynamic.py (the test
+# pipeline's 32x32), segmentation_onnxruntime_static.py (logits:
+# with_argmax=False; PSPNet's pooling exports at a size whose 1/8 its bins
+# divide) and super-resolution_onnxruntime_dynamic.py.
 CASES = {
     'acda-lenet': ('configs/acda_lenet/acda-lenet_8xb16_cifar10.py', {},
                    dict(type='mmpretrain', task='Classification'),
                    dict(dynamic_axes=BATCH_AXES), class_probabilities,
                    (3, 3, 32, 32)),
-    'pafu-pspnet': ('configs/pafu_pspnet/'
-                    'pafu-pspnet_r50-d8_4xb4-80k_ade20k-512x512.py', {
-                        'model.backbone.depth': 18,
-                        'model.decode_head.in_channels': 512,
-                        'model.decode_head.channels': 32,
-                        'model.auxiliary_head.in_channels': 256,
-                        'model.auxiliary_head.channels': 32
-                    },
+    'pafu-pspnet': (*EXPORT_CASES['pafu-pspnet'][:2],
                     dict(type='mmseg', task='Segmentation',
                          with_argmax=False), dict(input_shape=[48, 48]),
                     segmentor_logits_at_input_size, (1, 3, 48, 48)),
-    'acda-net-x2': ('configs/acda_realsr/acda-net_x2_1xb16-300k_realsr.py', {
-        'model.generator.num_blocks': 2
-    }, dict(type='mmagic', task='SuperResolution'),
+    'acda-net-x2': (*EXPORT_CASES['acda-net-x2'][:2],
+                    dict(type='mmagic', task='SuperResolution'),
                     dict(dynamic_axes=IMAGE_AXES), restored_image,
                     (2, 3, 20, 28)),
 }
@@ -88,9 +81,9 @@ def torchscript_onnx_exporter(monkeypatch):
                                               dynamo=False))
 
 
+@pytest.mark.usefixtures('torchscript_onnx_exporter')
 @pytest.mark.parametrize('case', list(CASES))
-def test_mmdeploy_torch2onnx_equals_pytorch_in_onnxruntime(
-        case, torchscript_onnx_exporter, tmp_path):
+def test_mmdeploy_torch2onnx_equals_pytorch_in_onnxruntime(case, tmp_path):
     config, cfg_options, codebase_config, onnx_changes, output, shape = (
         CASES[case])
     model = write_checkpoint(str(REPO / config), cfg_options,
