@@ -14,8 +14,8 @@ within a few outputs' size:
   ``dL/dy`` zeroed at the pixels that selected another kernel: each kernel
   gets the gradient of its own pixels only;
 - the straight-through gradient of the selection,
-  ``dL/dz_n[p] = <dL/dy[p], W_n * x[window(p)] + b_n>`` (:func:`selection_grad`,
-  which the CPU path shares).
+  ``dL/dz_n[p] = <dL/dy[p], W_n * x[window(p)] + b_n>``
+  (:func:`selection_grad`, which the CPU path shares).
 
 That is ``n`` convolutions where the selected kernels alone would cost one,
 traded for dense library convolutions and no sort. Convolutions follow
