@@ -32,12 +32,27 @@ import contextlib
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 import triton
 import triton.language as tl
 
 from .memory_format import memory_format_of
+from .selected_conv_torch import selection_grad
 from .triton_compat import dot
 
+
+#: How the backward computes the selection gradient (``n`` dense responses,
+#: the largest cost of training): ``'cudnn'``, dense convolutions over
+#: chunks of kernels with the product with ``dL/dy`` and the channel sum
+#: after them (ops/selected_conv_torch.py's :func:`selection_grad`), or
+#: ``'triton'``, :func:`_selection_grad_kernel`'s fused implicit GEMM. Set
+#: ``selected_conv_cuda.SELECTION_GRADIENT`` to choose; a benchmark decides
+#: on a GPU. ``'cudnn'`` by default: being dense it needs no sort, and
+#: cuDNN computes dense convolutions near the hardware's peak (tuned tiles,
+#: Winograd at 3x3), which outweighs writing and re-reading a chunk's
+#: responses once; the Triton kernel re-reads each window once per output
+#: channel tile.
+SELECTION_GRADIENT = 'cudnn'
 
 
 class TileConfig(NamedTuple):
@@ -58,35 +73,51 @@ class TileConfig(NamedTuple):
     num_stages: int
 
 
-#: Every configuration the kernels launch with, by the product's precision
-#: (``'half'``: fp16 and bf16, ``'ieee'``: fp32 with exact products,
-#: ``'fp64'``) and channel width (the power of two, at least 16, that
-#: covers a group's input and output channels, capped at the widest row).
-#: :func:`tile_config` picks from it and ``tools/analysis/compile_kernels.py``
-#: compiles every row, so the two cannot drift apart.
+#: Every configuration the kernels launch with, by the products' precision
+#: (:func:`precision_of`) and channel width (the power of two, at least 16:
+#: ``tl.dot``'s smallest, that covers a group's input and output channels,
+#: the widest row beyond). Chosen without benchmarking at run time (which
+#: would synchronise and break CUDA-graph capture): each row is the widest
+#: tile that ``tools/analysis/compile_kernels.py`` reports without spills
+#: in half precision on sm_80 and sm_90 with both Tritons (pipelined with
+#: triton 3): 8 warps at 64 channels, where 4 warps' registers spill with
+#: triton 2.1, and a 32-channel reduction step there (64 spills on sm_80);
+#: a 128-channel output tile spills with triton 2.1. FMA products
+#: (``ieee``, ``fp64``) hold whole tiles in registers, hence their
+#: narrower tiles.
 TILE_CONFIGS = {
-    (precision, width): TileConfig(64, width, width, 4, 3)
-    for precision in ('half', 'ieee', 'fp64') for width in (16, 32, 64)
+    ('half', 16): TileConfig(64, 16, 16, 4, 3),
+    ('half', 32): TileConfig(64, 32, 32, 4, 3),
+    ('half', 64): TileConfig(64, 64, 32, 8, 3),
+    ('tf32', 16): TileConfig(64, 16, 16, 4, 3),
+    ('tf32', 32): TileConfig(64, 32, 32, 4, 3),
+    ('tf32', 64): TileConfig(64, 64, 32, 8, 3),
+    ('ieee', 16): TileConfig(64, 16, 16, 4, 3),
+    ('ieee', 32): TileConfig(64, 32, 16, 4, 3),
+    ('fp64', 16): TileConfig(64, 16, 16, 4, 2),
+    ('fp64', 32): TileConfig(32, 32, 16, 4, 2),
 }
 
 
 def precision_of(dtype: torch.dtype) -> str:
-    """The :data:`TILE_CONFIGS` precision that ``dtype``'s products use."""
+    """The products' precision for ``dtype``: ``'half'`` (fp16, bf16),
+    ``'tf32'`` or ``'ieee'`` (fp32: TF32 where
+    ``torch.backends.cudnn.allow_tf32``, as PyTorch's cuDNN convolutions
+    compute, exact otherwise) or ``'fp64'``."""
     if dtype in (torch.float16, torch.bfloat16):
         return 'half'
     if dtype == torch.float32:
-        return 'ieee'
+        return 'tf32' if torch.backends.cudnn.allow_tf32 else 'ieee'
     if dtype == torch.float64:
         return 'fp64'
     raise TypeError(f'PAFU on CUDA computes in float16, bfloat16, float32 '
                     f'and float64, got {dtype}')
 
 
-def tile_config(dtype: torch.dtype, group_in: int,
+def tile_config(precision: str, group_in: int,
                 group_out: int) -> TileConfig:
-    """The :data:`TILE_CONFIGS` row for products in ``dtype`` over a group
-    of ``group_in`` input and ``group_out`` output channels."""
-    precision = precision_of(dtype)
+    """The :data:`TILE_CONFIGS` row for products in ``precision`` over a
+    group of ``group_in`` input and ``group_out`` output channels."""
     widths = sorted(width for kind, width in TILE_CONFIGS
                     if kind == precision)
     covering = max(group_in, group_out)
@@ -133,28 +164,33 @@ def _tap_rows(valid, image, top, left, tap, height, width, dil_h, dil_w,
 def _window_products(acc, x_ptr, weight_ptr, weight_rows, out_ok, valid,
                      image, top, left, group, height, width, in_channels,
                      group_in, dil_h, dil_w, KH: tl.constexpr,
-                     KW: tl.constexpr, ACC: tl.constexpr,
-                     EXACT: tl.constexpr,
+                     KW: tl.constexpr, EXACT: tl.constexpr,
                      BLOCK_K: tl.constexpr):
     """``acc`` plus each pixel's window times the kernel rows
     ``weight_rows`` (output channels), summed over taps and the group's
-    input channels: ``(BLOCK_M, BLOCK_N)``."""
+    input channels: ``(BLOCK_M, BLOCK_N)``.
+
+    One flat loop over taps x channel tiles (torch inductor's conv
+    template): Triton pipelines only the innermost loop, so a tap loop
+    around a channel loop would drain the pipeline at every tap.
+    """
     weight_cols = weight_rows.to(tl.int64) * (KH * KW * group_in)
-    for tap in range(KH * KW):
+    chan_steps = tl.cdiv(group_in, BLOCK_K)
+    for step in range(KH * KW * chan_steps):
+        tap = step // chan_steps
+        chans = (step % chan_steps) * BLOCK_K + tl.arange(0, BLOCK_K)
+        chan_ok = chans < group_in
         inside, rows = _tap_rows(valid, image, top, left, tap, height, width,
                                  dil_h, dil_w, KW)
-        x_rows = rows * in_channels + group * group_in
-        tap_cols = weight_cols + tap * group_in
-        for first in range(0, group_in, BLOCK_K):
-            chans = first + tl.arange(0, BLOCK_K)
-            chan_ok = chans < group_in
-            windows = tl.load(x_ptr + x_rows[:, None] + chans[None, :],
-                              mask=inside[:, None] & chan_ok[None, :],
-                              other=0.0)
-            kernels = tl.load(weight_ptr + tap_cols[None, :] + chans[:, None],
-                              mask=chan_ok[:, None] & out_ok[None, :],
-                              other=0.0)
-            acc = dot(windows, kernels, acc, EXACT)
+        windows = tl.load(
+            x_ptr + (rows * in_channels + group * group_in)[:, None] +
+            chans[None, :], mask=inside[:, None] & chan_ok[None, :],
+            other=0.0)
+        kernels = tl.load(
+            weight_ptr + (weight_cols + tap * group_in)[None, :] +
+            chans[:, None], mask=chan_ok[:, None] & out_ok[None, :],
+            other=0.0)
+        acc = dot(windows, kernels, acc, EXACT)
     return acc
 
 
@@ -164,8 +200,7 @@ def _forward_kernel(x_ptr, weight_ptr, bias_ptr, out_ptr, sorted_pixels_ptr,
                     in_channels, out_h, out_w, out_channels, group_in,
                     group_out, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                     KH: tl.constexpr, KW: tl.constexpr,
-                    HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
-                     EXACT: tl.constexpr,
+                    HAS_BIAS: tl.constexpr, ACC: tl.constexpr, EXACT: tl.constexpr,
                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                     BLOCK_K: tl.constexpr):
     """One sorted block of pixels times its kernel, for ``BLOCK_N`` output
@@ -187,8 +222,8 @@ def _forward_kernel(x_ptr, weight_ptr, bias_ptr, out_ptr, sorted_pixels_ptr,
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC)
     acc = _window_products(acc, x_ptr, weight_ptr, weight_rows, out_ok,
                            valid, image, top, left, group, height, width,
-                           in_channels, group_in, dil_h, dil_w, KH, KW, ACC,
-                           EXACT, BLOCK_K)
+                           in_channels, group_in, dil_h, dil_w, KH, KW, EXACT,
+                           BLOCK_K)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + weight_rows, mask=out_ok, other=0.0)
         acc += bias.to(ACC)[None, :]
@@ -199,25 +234,26 @@ def _forward_kernel(x_ptr, weight_ptr, bias_ptr, out_ptr, sorted_pixels_ptr,
              mask=valid[:, None] & out_ok[None, :])
 
 
-# One launch per tap: its value must not make a compiled variant of its own.
-@triton.jit(do_not_specialize=['tap'])
-def _input_grad_kernel(grad_out_ptr, weight_ptr, grad_x_ptr,
-                       sorted_pixels_ptr, block_kernels_ptr, tap, num_kernels,
+@triton.jit
+def _input_grad_kernel(grad_out_ptr, weight_ptr, grad_taps_ptr,
+                       sorted_pixels_ptr, block_kernels_ptr, num_kernels,
                        num_pixels, height, width, in_channels, out_h, out_w,
                        out_channels, group_in, group_out, stride_h, stride_w,
                        pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
                        KW: tl.constexpr, ACC: tl.constexpr,
-                     EXACT: tl.constexpr,
-                       BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                       BLOCK_K: tl.constexpr):
-    """Tap ``tap``'s share of ``dx`` from one sorted block, for ``BLOCK_N``
-    input channels of one group (grid: blocks, groups x input channel
-    tiles); read, added and written back without atomics (no other pixel of
-    this launch reads the same input row)."""
+                       EXACT: tl.constexpr, BLOCK_M: tl.constexpr,
+                       BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """One tap's share of ``dx`` from one sorted block, for ``BLOCK_N``
+    input channels of one group, stored in that tap's plane of ``grad_taps``
+    ``(KH * KW, B * H * W, C_in)`` (grid: blocks, groups x input channel
+    tiles, taps). Within one tap no two output pixels read the same input
+    row, so the stores never collide: no atomics, and the planes are summed
+    afterwards in a fixed order (deterministic)."""
     block = tl.program_id(0)
     kernel = tl.load(block_kernels_ptr + block)
     if kernel >= num_kernels:
         return
+    tap = tl.program_id(2)
     in_tiles = tl.cdiv(group_in, BLOCK_N)
     group = tl.program_id(1) // in_tiles
     chans = (tl.program_id(1) % in_tiles) * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -243,10 +279,11 @@ def _input_grad_kernel(grad_out_ptr, weight_ptr, grad_x_ptr,
             (KH * KW * group_in) + tap * group_in + chans[None, :],
             mask=out_ok[:, None] & chan_ok[None, :], other=0.0)
         acc = dot(grads, kernels, acc, EXACT)
-    targets = (grad_x_ptr + (rows * in_channels + group * group_in)[:, None] +
-               chans[None, :])
-    mask = inside[:, None] & chan_ok[None, :]
-    tl.store(targets, tl.load(targets, mask=mask, other=0.0) + acc, mask=mask)
+    images = num_pixels // (out_h * out_w)
+    plane = tap.to(tl.int64) * images * height * width * in_channels
+    tl.store(grad_taps_ptr + plane +
+             (rows * in_channels + group * group_in)[:, None] +
+             chans[None, :], acc, mask=inside[:, None] & chan_ok[None, :])
 
 
 @triton.jit
@@ -256,9 +293,8 @@ def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
                         out_channels, group_in, group_out, stride_h, stride_w,
                         pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
                         KW: tl.constexpr, HAS_BIAS: tl.constexpr,
-                        ACC: tl.constexpr,
-                     EXACT: tl.constexpr, BLOCK_M: tl.constexpr,
-                        BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+                        ACC: tl.constexpr, EXACT: tl.constexpr,
+                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """One tile of one kernel's ``dW`` (``BLOCK_N`` output channels of one
     group, one tap, ``BLOCK_K`` input channels), and with the first tile of
     each output tile ``db``, summed over the kernel's sorted pixels (grid:
@@ -313,8 +349,7 @@ def _selection_grad_kernel(x_ptr, weight_ptr, bias_ptr, grad_out_ptr,
                            stride_w, pad_h, pad_w, dil_h, dil_w, groups,
                            KH: tl.constexpr, KW: tl.constexpr,
                            HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
-                     EXACT: tl.constexpr,
-                           BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                           EXACT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                            BLOCK_K: tl.constexpr):
     """``<dL/dy, W_n * x + b_n>`` for ``BLOCK_M`` pixels in pixel order and
     kernel ``n`` (grid: pixel blocks, kernels), one response tile at a
@@ -335,8 +370,7 @@ def _selection_grad_kernel(x_ptr, weight_ptr, bias_ptr, grad_out_ptr,
             acc = _window_products(acc, x_ptr, weight_ptr, weight_rows,
                                    out_ok, valid, image, top, left, group,
                                    height, width, in_channels, group_in,
-                                   dil_h, dil_w, KH, KW, ACC, EXACT,
-                                   BLOCK_K)
+                                   dil_h, dil_w, KH, KW, EXACT, BLOCK_K)
             if HAS_BIAS:
                 bias = tl.load(bias_ptr + weight_rows, mask=out_ok, other=0.0)
                 acc += bias.to(ACC)[None, :]
@@ -373,25 +407,29 @@ def sort_pixels(index: torch.Tensor, num_kernels: int,
     """
     pixels = index.numel()
     device = index.device
-    counts = torch.zeros(num_kernels, dtype=torch.int64,
+    keys = index.to(torch.int32)  # a 32-bit radix sort
+    counts = torch.zeros(num_kernels, dtype=torch.int32,
                          device=device).scatter_add_(0, index,
-                                                     torch.ones_like(index))
-    padded_ends = torch.cumsum(-(-counts // block) * block, 0)
-    kernel_starts = torch.cat([padded_ends.new_zeros(1), padded_ends])
-    order = torch.argsort(index, stable=True)
-    sorted_kernels = index[order]
-    rank = (torch.arange(pixels, device=device) -
-            (torch.cumsum(counts, 0) - counts)[sorted_kernels])
+                                                     torch.ones_like(keys))
+    padded_ends = torch.cumsum((counts + (block - 1)) // block * block, 0,
+                               dtype=torch.int32)
+    kernel_starts = F.pad(padded_ends, (1, 0))
+    order = torch.argsort(keys, stable=True)
+    # Sorted position i of a kernel-k pixel goes to i + shifts[k].
+    shifts = kernel_starts[:-1] - (
+        torch.cumsum(counts, 0, dtype=torch.int32) - counts)
     blocks = -(-(pixels + num_kernels * (block - 1)) // block)
     sorted_pixels = torch.full((blocks * block, ), pixels, dtype=torch.int32,
                                device=device)
-    sorted_pixels.scatter_(0, kernel_starts[sorted_kernels] + rank,
-                           order.to(torch.int32))
+    sorted_pixels.scatter_(
+        0,
+        torch.arange(pixels, device=device) + shifts[keys[order]],
+        order.to(torch.int32))
     block_kernels = torch.searchsorted(
         padded_ends,
-        torch.arange(blocks, device=device) * block,
-        right=True).to(torch.int32)
-    return sorted_pixels, block_kernels, kernel_starts.to(torch.int32)
+        torch.arange(0, blocks * block, block, dtype=torch.int32,
+                     device=device), right=True, out_int32=True)
+    return sorted_pixels, block_kernels, kernel_starts
 
 
 class _Geometry:
@@ -443,7 +481,8 @@ def indexed_conv2d(x: torch.Tensor, weight: torch.Tensor,
     the arguments); ``(B, C_out, H_out, W_out)`` in ``x``'s memory format."""
     geometry = _Geometry(x, weight, index.shape[-2:], num_kernels, stride,
                          padding, dilation, groups)
-    config = tile_config(x.dtype, geometry.group_in, geometry.group_out)
+    precision = precision_of(x.dtype)
+    config = tile_config(precision, geometry.group_in, geometry.group_out)
     out = x.new_empty(geometry.batch, geometry.out_h, geometry.out_w,
                       geometry.out_channels).permute(0, 3, 1, 2)
     if geometry.num_pixels:
@@ -456,8 +495,8 @@ def indexed_conv2d(x: torch.Tensor, weight: torch.Tensor,
                 _rows(x), _kernel_rows(weight), x if bias is None else bias,
                 out, sorted_pixels, block_kernels, num_kernels,
                 *geometry.args(), *geometry.kernel_size, bias is not None,
-                _accumulator(x.dtype), True, config.block_m, config.block_n,
-                config.block_k, num_warps=config.num_warps,
+                _accumulator(x.dtype), precision != 'tf32', config.block_m,
+                config.block_n, config.block_k, num_warps=config.num_warps,
                 num_stages=config.num_stages)
     return out.contiguous(memory_format=memory_format_of(x))
 
@@ -482,7 +521,9 @@ def _backward(grad_out, x, weight, bias, index, num_kernels, stride, padding,
     need_bias = need_bias and bias is not None
     geometry = _Geometry(x, weight, index.shape[-2:], num_kernels, stride,
                          padding, dilation, groups)
-    config = tile_config(x.dtype, geometry.group_in, geometry.group_out)
+    precision = precision_of(x.dtype)
+    exact = precision != 'tf32'
+    config = tile_config(precision, geometry.group_in, geometry.group_out)
     launch = dict(num_warps=config.num_warps, num_stages=config.num_stages)
     accumulator = _accumulator(x.dtype)
     x_rows, kernel_rows, grad_rows = _rows(x), _kernel_rows(weight), _rows(
@@ -492,22 +533,9 @@ def _backward(grad_out, x, weight, bias, index, num_kernels, stride, padding,
         sorted_pixels, block_kernels, kernel_starts = sort_pixels(
             index.flatten(), num_kernels, config.block_m)
     if need_x:
-        # Summed over the taps in the accumulator's precision.
-        grad_x = x.new_zeros(
-            geometry.batch, geometry.height, geometry.width,
-            geometry.in_channels, dtype=torch.float64
-            if x.dtype == torch.float64 else torch.float32).permute(0, 3, 1, 2)
-        grid = (block_kernels.numel(),
-                groups * triton.cdiv(geometry.group_in, config.block_n))
-        for tap in range(geometry.kernel_size[0] * geometry.kernel_size[1]):
-            if geometry.num_pixels:
-                _input_grad_kernel[grid](
-                    grad_rows, kernel_rows, grad_x, sorted_pixels,
-                    block_kernels, tap, num_kernels, *geometry.args(),
-                    *geometry.kernel_size, accumulator, True, config.block_m,
-                    config.block_n, config.block_k, **launch)
-        grad_x = grad_x.to(x.dtype).contiguous(
-            memory_format=memory_format_of(x))
+        grad_x = _input_grad(grad_rows, kernel_rows, sorted_pixels,
+                             block_kernels, x, geometry, num_kernels, exact,
+                             config)
     if need_weight or need_bias:
         grad_weight = torch.empty_like(kernel_rows)
         grad_bias = torch.empty_like(bias) if need_bias else None
@@ -518,19 +546,62 @@ def _backward(grad_out, x, weight, bias, index, num_kernels, stride, padding,
         _weight_grad_kernel[grid](
             x_rows, grad_rows, grad_weight, x if grad_bias is None else
             grad_bias, sorted_pixels, kernel_starts, *geometry.args(), kh, kw,
-            need_bias, accumulator, True, config.block_m, config.block_n,
+            need_bias, accumulator, exact, config.block_m, config.block_n,
             config.block_k, **launch)
         grad_weight = grad_weight.contiguous(
             memory_format=memory_format_of(weight)) if need_weight else None
     if need_selection:
-        grad_selection = x.new_empty(geometry.batch, num_kernels,
-                                     geometry.out_h, geometry.out_w)
-        if geometry.num_pixels:
-            grid = (triton.cdiv(geometry.num_pixels, config.block_m),
-                    num_kernels)
-            _selection_grad_kernel[grid](
-                x_rows, kernel_rows, x if bias is None else bias, grad_rows,
-                grad_selection, num_kernels, *geometry.args(), groups,
-                *geometry.kernel_size, bias is not None, accumulator, True,
-                config.block_m, config.block_n, config.block_k, **launch)
+        grad_selection = _selection_grad(
+            (grad_out, x, weight, bias), (grad_rows, x_rows, kernel_rows),
+            geometry, num_kernels, (stride, padding, dilation), exact, config)
     return grad_x, grad_weight, grad_bias, grad_selection
+
+
+def _input_grad(grad_rows, kernel_rows, sorted_pixels, block_kernels, x,
+                geometry, num_kernels, exact, config):
+    """``dx`` ``(B, C_in, H, W)`` in ``x``'s dtype and memory format: every
+    tap's share in one launch, in planes of the accumulator's precision
+    (``kh * kw`` times ``x``'s size), then their sum."""
+    kh, kw = geometry.kernel_size
+    grad_taps = x.new_zeros(
+        kh * kw, geometry.batch, geometry.height, geometry.width,
+        geometry.in_channels,
+        dtype=torch.float64 if x.dtype == torch.float64 else torch.float32)
+    if geometry.num_pixels:
+        grid = (block_kernels.numel(), geometry.groups *
+                triton.cdiv(geometry.group_in, config.block_n), kh * kw)
+        _input_grad_kernel[grid](
+            grad_rows, kernel_rows, grad_taps, sorted_pixels, block_kernels,
+            num_kernels, *geometry.args(), kh, kw, _accumulator(x.dtype),
+            exact, config.block_m, config.block_n, config.block_k,
+            num_warps=config.num_warps, num_stages=config.num_stages)
+    grad_x = grad_taps.sum(0) if kh * kw > 1 else grad_taps[0]
+    return grad_x.to(x.dtype).permute(0, 3, 1, 2).contiguous(
+        memory_format=memory_format_of(x))
+
+
+def _selection_grad(operands, rows, geometry, num_kernels, conv_args, exact,
+                    config):
+    """``dL/dz`` ``(B, n, H_out, W_out)`` by the formulation
+    :data:`SELECTION_GRADIENT` names, from ``operands`` ``(dL/dy, x, W,
+    b)`` and the ``rows`` of the first three (channels-last memory)."""
+    grad_out, x, weight, bias = operands
+    grad_rows, x_rows, kernel_rows = rows
+    if SELECTION_GRADIENT == 'cudnn':
+        return selection_grad(grad_out, x, weight, bias, num_kernels,
+                              *conv_args, geometry.groups)
+    if SELECTION_GRADIENT != 'triton':
+        raise ValueError(f"SELECTION_GRADIENT must be 'cudnn' or 'triton', "
+                         f'got {SELECTION_GRADIENT!r}')
+    grad_selection = x.new_empty(geometry.batch, num_kernels, geometry.out_h,
+                                 geometry.out_w)
+    if geometry.num_pixels:
+        grid = (triton.cdiv(geometry.num_pixels, config.block_m), num_kernels)
+        _selection_grad_kernel[grid](
+            x_rows, kernel_rows, x if bias is None else bias, grad_rows,
+            grad_selection, num_kernels, *geometry.args(), geometry.groups,
+            *geometry.kernel_size, bias is not None,
+            _accumulator(x.dtype), exact, config.block_m, config.block_n,
+            config.block_k, num_warps=config.num_warps,
+            num_stages=config.num_stages)
+    return grad_selection

@@ -3,6 +3,7 @@ on CUDA or in Triton's interpreter (see conftest.py): shapes are tiny, the
 interpreter runs one program at a time."""
 import contextlib
 import copy
+import inspect
 
 import pytest
 import torch
@@ -73,8 +74,10 @@ def _compare(device: torch.device, case: dict,
                               ('dilation', (1, 1))))
     assert not case, f'unknown keys {case}'
     out_size = _output_size(size, kernel_size, *conv_args)
-    block = selected_conv.implementation(device).tile_config(
-        dtype, in_channels // groups, out_channels // groups).block_m
+    kernels = selected_conv.implementation(device)
+    block = kernels.tile_config(kernels.precision_of(dtype),
+                                in_channels // groups,
+                                out_channels // groups).block_m
     index = _index(selection_name, batch, out_size, num_kernels, block)
     inputs = dict(
         x=torch.randn(batch, in_channels, *size),
@@ -234,25 +237,41 @@ def test_pafu_on_triton_equals_pafu_on_the_cpu(triton_device,
 
 
 
-class _GuardedLaunches:
-    """A kernel that records its launches, asserting that a device guard is
-    open at each."""
+
+@pytest.fixture(autouse=True)
+def exact_fp32_and_triton_selection_grad(triton_kernels, monkeypatch):
+    """fp32 products exact (the kernels follow cuDNN's TF32 flag) and the
+    selection gradient by the Triton kernel, unless a test sets them."""
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)
+    monkeypatch.setattr(triton_kernels, 'SELECTION_GRADIENT', 'triton')
+
+
+class _RecordedLaunches:
+    """A kernel that records each launch: its name, the device guard open
+    around it (``None`` if none) and its arguments by name."""
 
     def __init__(self, name, kernel, open_guards, launches):
         self.name, self.kernel = name, kernel
         self.open_guards, self.launches = open_guards, launches
 
     def __getitem__(self, grid):
-        assert self.open_guards, f'{self.name} launched outside a guard'
-        self.launches.append((self.name, self.open_guards[-1]))
-        return self.kernel[grid]
+        launch = self.kernel[grid]
+
+        def record(*args, **options):
+            names = inspect.signature(self.kernel.fn).parameters
+            self.launches.append(
+                (self.name, self.open_guards[-1] if self.open_guards else
+                 None, dict(zip(names, args))))
+            return launch(*args, **options)
+
+        return record
 
 
-def test_every_launch_runs_on_its_tensors_device(triton_ops, triton_device,
-                                                 monkeypatch):
-    """Each kernel launches inside :func:`device_guard` of its operands'
-    device: Triton launches on the current CUDA device, not the tensors'."""
-    open_guards, launches = [], []
+@pytest.fixture
+def launches(triton_ops, monkeypatch):
+    """The kernel launches made from then on, as :class:`_RecordedLaunches`
+    records them, under a device guard that records its device."""
+    open_guards, records = [], []
 
     @contextlib.contextmanager
     def recording_guard(device):
@@ -267,12 +286,44 @@ def test_every_launch_runs_on_its_tensors_device(triton_ops, triton_device,
         if name.endswith('_kernel'):
             monkeypatch.setattr(
                 triton_ops, name,
-                _GuardedLaunches(name, getattr(triton_ops, name), open_guards,
-                                 launches))
+                _RecordedLaunches(name, getattr(triton_ops, name),
+                                  open_guards, records))
+    return records
+
+
+def test_every_launch_runs_on_its_tensors_device(triton_device, launches):
+    """Each kernel launches inside :func:`device_guard` of its operands'
+    device: Triton launches on the current CUDA device, not the tensors'."""
     _compare(triton_device, dict(size=(5, 4)))
-    assert {name for name, _ in launches} == {
+    assert {name for name, _, _ in launches} == {
         '_forward_kernel', '_input_grad_kernel', '_weight_grad_kernel',
         '_selection_grad_kernel'
     }
     tensors_device = torch.empty(0, device=triton_device).device
-    assert all(device == tensors_device for _, device in launches)
+    assert all(device == tensors_device for _, device, _ in launches)
+
+
+@pytest.mark.parametrize('allow_tf32', [False, True])
+def test_fp32_products_follow_cudnns_tf32_flag(triton_device, launches,
+                                               monkeypatch, allow_tf32):
+    """fp32 products in TF32 where PyTorch's convs use it
+    (``torch.backends.cudnn.allow_tf32``), exact otherwise; within TF32's
+    error either way (the interpreter computes TF32 products exactly)."""
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', allow_tf32)
+    _compare(triton_device, dict(channels=(16, 16)),
+             tolerance=5e-3 if allow_tf32 else 1e-5)
+    assert launches
+    assert all(args['EXACT'] is not allow_tf32 for _, _, args in launches)
+
+
+def test_selection_gradient_by_dense_convolutions(triton_ops, triton_device,
+                                                  monkeypatch):
+    """The other formulation of ``SELECTION_GRADIENT`` (cuDNN's dense
+    convolutions; the default) equals the definition too, and a third is
+    refused by name."""
+    monkeypatch.setattr(triton_ops, 'SELECTION_GRADIENT', 'cudnn')
+    _compare(triton_device, GEOMETRIES['two groups, no bias'])
+    _compare(triton_device, GEOMETRIES['stride 2, dilations differing'])
+    monkeypatch.setattr(triton_ops, 'SELECTION_GRADIENT', 'dense')
+    with pytest.raises(ValueError, match="SELECTION_GRADIENT must be"):
+        _compare(triton_device, dict(size=(4, 4)))
