@@ -93,15 +93,20 @@ if [[ $mode == --verify-setup ]]; then
             break
         fi
     done
-    [[ -n $python312 ]] || { echo "no Python 3.12: set PYTHON312" >&2; exit 1; }
+    if [[ -z $python312 ]]; then
+        echo "no Python 3.12: set PYTHON312" >&2
+        exit 1
+    fi
     # Rebuilt when the package list changes; reused otherwise (minutes:
     # torch's CUDA wheels).
     recipe="${IMAGE_PACKAGES[*]}"
-    if [[ $(cat "$VERIFY_VENV/image_packages" 2>/dev/null) != "$recipe" ]]; then
+    built=$(cat "$VERIFY_VENV/image_packages" 2>/dev/null)
+    if [[ $built != "$recipe" ]]; then
         echo "building $VERIFY_VENV: ${IMAGE_PACKAGES[*]}"
         rm -rf "$VERIFY_VENV"
         "$python312" -m venv "$VERIFY_VENV" &&
-            "$VERIFY_VENV/bin/python" -m pip install -q "${IMAGE_PACKAGES[@]}" ||
+            "$VERIFY_VENV/bin/python" -m pip install -q \
+                "${IMAGE_PACKAGES[@]}" ||
             { echo "building $VERIFY_VENV failed" >&2; exit 1; }
         echo "$recipe" >"$VERIFY_VENV/image_packages"
     fi
@@ -243,11 +248,14 @@ step environment 60 "$PYTHON" -c "$environment_check"
 step "layer benchmark" 150 "${benchmark[@]}" --shapes p64 p512 a256 a128 \
     --dtypes fp32 bf16 --repeats 20 \
     --markdown "$RESULTS/benchmark_layers_cuda.md"
-step "whole-step and formulations benchmark" 150 "${benchmark[@]}" \
-    --tables whole-step formulations --baseline "$BASELINE" \
-    --shapes p64 p512 --dtypes bf16 fp32 --tf32 off on --repeats 10 \
+step "formulations benchmark" 120 "${benchmark[@]}" --tables formulations \
+    --baseline "$BASELINE" --shapes p64 p512 --dtypes bf16 fp32 \
+    --tf32 off on --repeats 10 \
+    --markdown "$RESULTS/benchmark_formulations_cuda.md"
+step "whole-step benchmark" 120 "${benchmark[@]}" --tables whole-step \
+    --dtypes bf16 fp32 --tf32 off on --repeats 10 \
     --markdown "$RESULTS/benchmark_steps_cuda.md"
-step "ACDA compiled benchmark" 120 "${benchmark[@]}" --shapes a256 a128 \
+step "ACDA compiled benchmark" 90 "${benchmark[@]}" --shapes a256 a128 \
     --dtypes bf16 fp32 --compile --no-memory --repeats 10 \
     --markdown "$RESULTS/benchmark_acda_compiled_cuda.md"
 # The ahead-of-time compile report needs no GPU: make test runs it.

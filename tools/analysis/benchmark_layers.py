@@ -531,6 +531,33 @@ def onnx_table(shapes: List[str], repeats: int, clock: str) -> List[str]:
     return table
 
 
+def memory_ratio(memory: Dict[str, float], name: str, reference: str) -> str:
+    """``name``'s peak memory over ``reference``'s, or ``-`` where
+    ``memory`` is empty (not measured)."""
+    return f'{memory[name] / memory[reference]:.2f}' if memory else '-'
+
+
+def ratio_row(label: str, name: str, times: Dict[bool, Dict[str, List[float]]],
+              memory: Dict[str, float], *extra: str) -> str:
+    """A table row: ``label``, ``name``, its forward and training times over
+    the conv's (``times[train]``, see :func:`median_ratio`), its peak
+    training memory over the conv's, then ``extra`` cells."""
+    cells = [
+        label, name, f'{median_ratio(times[False], name, "conv"):.2f}',
+        f'{median_ratio(times[True], name, "conv"):.2f}',
+        memory_ratio(memory, name, 'conv'), *extra
+    ]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def cuda_peak_memories(runs: Dict[str, Callable], args) -> Dict[str, float]:
+    """:func:`cuda_peak_memory` of each training run on CUDA; empty on the
+    CPU or with ``--no-memory``."""
+    if args.device != 'cuda' or args.no_memory:
+        return {}
+    return {name: cuda_peak_memory(run) for name, run in runs.items()}
+
+
 CUDA_OPS = 'pafu_acda_mm/ops/selected_conv_cuda.py'
 
 
@@ -683,21 +710,12 @@ def formulations_table(args) -> List[str]:
                                         implementation)
                 runs['pafu_plain'] = step(PlainPAFU(pafu), x, train, dtype)
                 times[train] = time_rounds(runs, args.repeats, args.clock)
-            memory = ({name: cuda_peak_memory(run)
-                       for name, run in runs.items()}
-                      if args.device == 'cuda' and not args.no_memory else
-                      {})
+            memory = cuda_peak_memories(runs, args)
             for name in runs:
-                if name == 'conv':
-                    continue
-                mem = (f"{memory[name] / memory['conv']:.2f}"
-                       if memory else '-')
-                table.append(
-                    f'| {shape}{suffix} | {name} | '
-                    f'{median_ratio(times[False], name, "conv"):.2f} | '
-                    f'{median_ratio(times[True], name, "conv"):.2f} | '
-                    f'{mem} |')
-                print(table[-1], flush=True)
+                if name != 'conv':
+                    table.append(ratio_row(shape + suffix, name, times,
+                                           memory))
+                    print(table[-1], flush=True)
     return table
 
 
@@ -729,17 +747,13 @@ def whole_step_table(args) -> List[str]:
                 for name, pafu in ((pafu_name, True), (plain_name, False))
             }
             times = time_rounds(runs, args.repeats, args.clock)
-            memory = ({name: cuda_peak_memory(run)
-                       for name, run in runs.items()}
-                      if args.device == 'cuda' and not args.no_memory else
-                      {})
+            memory = cuda_peak_memories(runs, args)
             for name in runs:
-                mem = (f'{memory[name] / memory[plain_name]:.2f}'
-                       if memory else '-')
                 table.append(
                     f'| {name}{suffix} | B{batch} {size}x{size} | '
                     f'{statistics.median(times[name]) * 1e3:.1f} | '
-                    f'{median_ratio(times, name, plain_name):.2f} | {mem} |')
+                    f'{median_ratio(times, name, plain_name):.2f} | '
+                    f'{memory_ratio(memory, name, plain_name)} |')
                 print(table[-1], flush=True)
             del runs
     return table
@@ -787,17 +801,13 @@ def layers_table(args) -> List[str]:
             for name in modules:
                 if name == 'conv':
                     continue
-                mem = (f"{memory[name] / memory['conv']:.2f}"
-                       if memory else '-')
                 # A deployed PAFU is a conv.
                 layer_macs, train_limit = (
                     (1, 1) if name == 'pafu_deployed' else
                     (count['layer'] / count['conv'], count['train_limit']))
                 table.append(
-                    f'| {shape}{suffix} | {name} | '
-                    f'{median_ratio(times[False], name, "conv"):.2f} | '
-                    f'{median_ratio(times[True], name, "conv"):.2f} | {mem} | '
-                    f'{layer_macs:.2f} | {train_limit:.2f} |')
+                    ratio_row(shape + suffix, name, times, memory,
+                              f'{layer_macs:.2f}', f'{train_limit:.2f}'))
                 print(table[-1], flush=True)
     return table
 
@@ -813,8 +823,10 @@ TABLES = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shapes', nargs='+',
-                        default=[shape for shape in [*PAFU_SHAPES, *ACDA_SHAPES]
-                                 if shape != 'p8'],
+                        default=[
+                            shape for shape in [*PAFU_SHAPES, *ACDA_SHAPES]
+                            if shape != 'p8'
+                        ],
                         choices=list(PAFU_SHAPES) + list(ACDA_SHAPES),
                         help='default: all but p8')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
