@@ -42,6 +42,8 @@ def _compare(case: dict, selection_name: str = 'random',
         F.one_hot(index, num_kernels).permute(0, 3, 1, 2).float(),
     ]
     grad_out = torch.randn(case['batch'], out_channels, *out_size)
+    memory_format = (torch.channels_last
+                     if case['channels_last'] else torch.contiguous_format)
     results = []
     for run_dtype, function in ((dtype, selected_conv.selected_conv2d),
                                 (torch.float64, naive_selected_conv2d)):
@@ -49,15 +51,14 @@ def _compare(case: dict, selection_name: str = 'random',
             None if value is None else value.to(dtype).to(
                 run_dtype, copy=True).requires_grad_() for value in inputs
         ]
-        x = leaves[0].contiguous(memory_format=torch.channels_last
-                                 if case['channels_last'] else
-                                 torch.contiguous_format)
+        x = leaves[0].contiguous(memory_format=memory_format)
         out = function(x, *leaves[1:], *conv_args, groups)
         out.backward(grad_out.to(dtype).to(run_dtype))
         results.append([out] + [
             leaf.grad for leaf in leaves if leaf is not None])
-    for name, actual, expected in zip(['out', 'dx', 'dW', 'db', 'dz'],
-                                      *results):
+    assert results[0][0].is_contiguous(memory_format=memory_format)
+    names = ['out', 'dx', 'dW'] + ['db'] * case['bias'] + ['dz']
+    for name, actual, expected in zip(names, *results):
         assert actual.shape == expected.shape, name
         error = (actual.double() - expected).abs().max().item()
         assert error <= tolerance * expected.abs().max().item(), (name,
