@@ -15,15 +15,19 @@ def summary_lines():
     """Yield the list that collects the summary lines logged (through
     mmengine's current logger) while the context is entered."""
     lines = []
+
+    def collect(record):
+        if record.getMessage().startswith(SUMMARY):
+            lines.append(record.getMessage())
+
     handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())
+    handler.emit = collect
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     try:
         yield lines
     finally:
         logger.removeHandler(handler)
-        lines[:] = [line for line in lines if line.startswith(SUMMARY)]
 
 
 def pafu_step0_bound(layer, conv_weight: torch.Tensor,
