@@ -146,26 +146,29 @@ def test_whole_step_pspnet_has_the_configs_parameters(pafu):
 
 def test_formulations_route_the_ops_to_each_implementation():
     """While a formulation runs, PAFU's op computes with its
-    implementation (forward and backward), and with the device's after."""
+    implementation (forward and backward) and settings; as before after."""
     benchmark = _benchmark_module('benchmark_layers')
     cpu = selected_conv.implementation(torch.device('cpu'))
     calls = []
 
     class Recording:
+        SELECTION_GRADIENT = 'cudnn'
+
         def indexed_conv2d(self, *args):
-            calls.append('forward')
+            calls.append(('forward', self.SELECTION_GRADIENT))
             return cpu.indexed_conv2d(*args)
 
         def selected_conv2d_backward(self, *args):
-            calls.append('backward')
+            calls.append(('backward', self.SELECTION_GRADIENT))
             return cpu.selected_conv2d_backward(*args)
 
+    recording = Recording()
     pafu = PAFU(4, 4, 3, padding=1, num_kernels=2)
     run = benchmark.step(pafu, torch.rand(1, 4, 5, 5), train=True)
-    benchmark.routed(run, Recording())()
-    assert calls == ['forward', 'backward']
+    benchmark.routed(run, (recording, dict(SELECTION_GRADIENT='triton')))()
+    assert calls == [('forward', 'triton'), ('backward', 'triton')]
     run()
-    assert calls == ['forward', 'backward']
+    assert len(calls) == 2 and recording.SELECTION_GRADIENT == 'cudnn'
 
 
 def test_baseline_loads_from_a_revision_or_its_carried_folder(tmp_path):
@@ -205,8 +208,9 @@ def test_benchmark_times_whole_steps_and_every_formulation(
         assert re.search(rf'^\| {re.escape(net)} \| B\d+ \d+x\d+ \| '
                          rf'[\d.]+ \| {RATIO} \| - \|$', output,
                          re.MULTILINE), output
-    for formulation in ('cpu', f'triton {_head_commit()}', 'triton',
-                        'triton, dense selection grad', 'torch',
+    for formulation in ('cpu', f'triton {_head_commit()}',
+                        'triton, cudnn selection grad',
+                        'triton, triton selection grad', 'torch',
                         'pafu_plain'):
         assert re.search(rf'^\| p8 \| {formulation} (\| {RATIO} ){{2}}\| - '
                          r'\|$', output, re.MULTILINE), output

@@ -29,10 +29,10 @@ training does; rows name their dtype unless it is fp32.
   shape, against the conv: the Triton kernels of ``--baseline`` (a git
   revision, or a folder holding that revision's
   ``selected_conv_cuda.py`` and a ``REVISION`` file), today's Triton
-  kernels, today's with the dense selection gradient of the Triton-free
-  path (``selected_conv_torch.selection_grad``: cuDNN convolutions), the
-  Triton-free path itself, and the naive ``n``-conv (``pafu_plain``). The
-  Triton rows need a GPU, or ``TRITON_INTERPRET=1`` on the CPU (tiny
+  kernels with each selection gradient (``SELECTION_GRADIENT``: ``cudnn``,
+  dense cuDNN convolutions, or ``triton``, the fused kernel), the
+  Triton-free path (``torch``) and the naive ``n``-conv (``pafu_plain``).
+  The Triton rows need a GPU, or ``TRITON_INTERPRET=1`` on the CPU (tiny
   shapes only: it checks the code paths).
 
 With ``--onnx`` (CPU), a second table: each layer exported to ONNX and
@@ -75,7 +75,7 @@ import tempfile
 import time
 import warnings
 from types import ModuleType
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -606,74 +606,67 @@ def load_baseline(source: str) -> Tuple[ModuleType, str]:
     return module, revision
 
 
-class DenseSelectionGradient:
-    """PAFU's selected convolution by ``kernels`` (an ops module), but its
-    selection gradient by the Triton-free path's dense convolutions
-    (``selected_conv_torch.selection_grad``: cuDNN on a GPU)."""
-
-    def __init__(self, kernels: ModuleType):
-        self.kernels = kernels
-        self.indexed_conv2d = kernels.indexed_conv2d
-
-    def selected_conv2d_backward(self, grad_out, x, weight, bias, index,
-                                 num_kernels, stride, padding, dilation,
-                                 groups, output_mask):
-        from pafu_acda_mm.ops.selected_conv_torch import selection_grad
-        *need_others, need_selection = output_mask
-        grads = self.kernels.selected_conv2d_backward(
-            grad_out, x, weight, bias, index, num_kernels, stride, padding,
-            dilation, groups, (*need_others, False))
-        selection = selection_grad(
-            grad_out, x, weight, bias, num_kernels, stride, padding,
-            dilation, groups) if need_selection else None
-        return (*grads[:3], selection)
+# Formulation: an ops module (indexed_conv2d, selected_conv2d_backward) and
+# the module attributes set while it computes, e.g. a switch.
+Formulation = Tuple[ModuleType, Dict[str, object]]
 
 
-def pafu_implementations(device: str,
-                         baseline: Optional[str]) -> Dict[str, object]:
+def pafu_implementations(
+        device: str,
+        baseline: Optional[str]) -> Dict[str, Union[Formulation, str]]:
     """The ways to compute PAFU's selected convolution on ``device``, by
-    row name: an ops module each (or an object with its two functions),
-    or the reason why it is left out (a string)."""
-    found: Dict[str, object] = {}
+    row name: a :data:`Formulation`, or why it is left out (a string).
+    Today's Triton kernels come once per value of their
+    ``SELECTION_GRADIENT`` switch."""
+    found: Dict[str, Union[Formulation, str]] = {}
     if device == 'cpu':
-        found['cpu'] = selected_conv.implementation(torch.device('cpu'))
+        found['cpu'] = (selected_conv.implementation(torch.device('cpu')), {})
     # Loaded even where they cannot run: a bad --baseline fails at once.
     if baseline is not None:
         kernels, revision = load_baseline(baseline)
-        found[f'triton {revision}'] = kernels
+        found[f'triton {revision}'] = (kernels, {})
     kernels = importlib.import_module('pafu_acda_mm.ops.selected_conv_cuda')
-    found['triton'] = kernels
-    found['triton, dense selection grad'] = DenseSelectionGradient(kernels)
+    for value in SELECTION_GRADIENTS:
+        found[f'triton, {value} selection grad'] = (
+            kernels, dict(SELECTION_GRADIENT=value))
     if device != 'cuda' and os.environ.get('TRITON_INTERPRET') != '1':
         for name in found:
             if name.startswith('triton'):
                 found[name] = ('no GPU here, and TRITON_INTERPRET=1 (the '
                                'interpreter) was not set')
-    try:
-        found['torch'] = importlib.import_module(
-            'pafu_acda_mm.ops.selected_conv_torch')
-    except ImportError as error:
-        found['torch'] = f'the Triton-free path does not import: {error}'
+    found['torch'] = (importlib.import_module(
+        'pafu_acda_mm.ops.selected_conv_torch'), {})
     return found
 
 
+# The values of selected_conv_cuda.SELECTION_GRADIENT: the selection
+# gradient by cuDNN convolutions, or by the fused Triton kernel.
+SELECTION_GRADIENTS = ('cudnn', 'triton')
+
+
 @contextlib.contextmanager
-def computing_with(implementation) -> Iterator[None]:
-    """The ops compute every device's tensors with ``implementation``
-    meanwhile (as tests/ops/conftest.py routes them)."""
+def computing_with(formulation: Formulation) -> Iterator[None]:
+    """The ops compute every device's tensors with ``formulation``'s
+    module and settings meanwhile (as tests/ops/conftest.py routes them)."""
+    implementation, settings = formulation
     original = selected_conv.implementation
+    previous = {name: getattr(implementation, name) for name in settings}
     selected_conv.implementation = lambda device: implementation
+    for name, value in settings.items():
+        setattr(implementation, name, value)
     try:
         yield
     finally:
         selected_conv.implementation = original
+        for name, value in previous.items():
+            setattr(implementation, name, value)
 
 
-def routed(run: Callable, implementation) -> Callable:
-    """``run`` with the ops computing by ``implementation``."""
+def routed(run: Callable, formulation: Formulation) -> Callable:
+    """``run`` with the ops computing by ``formulation``."""
 
     def run_routed():
-        with computing_with(implementation):
+        with computing_with(formulation):
             run()
 
     return run_routed
@@ -694,9 +687,9 @@ def formulations_table(args) -> List[str]:
     for name, reason in implementations.items():
         if isinstance(reason, str):
             print(f'{name}: left out, {reason}', flush=True)
-    implementations = {name: implementation
-                       for name, implementation in implementations.items()
-                       if not isinstance(implementation, str)}
+    implementations = {name: formulation
+                       for name, formulation in implementations.items()
+                       if not isinstance(formulation, str)}
     for shape in (s for s in args.shapes if s in PAFU_SHAPES):
         x = make_input(shape, args.device)
         conv = build('conv', shape).to(args.device)
@@ -705,9 +698,9 @@ def formulations_table(args) -> List[str]:
             times = {}
             for train in (False, True):
                 runs = {'conv': step(conv, x, train, dtype)}
-                for name, implementation in implementations.items():
+                for name, formulation in implementations.items():
                     runs[name] = routed(step(pafu, x, train, dtype),
-                                        implementation)
+                                        formulation)
                 runs['pafu_plain'] = step(PlainPAFU(pafu), x, train, dtype)
                 times[train] = time_rounds(runs, args.repeats, args.clock)
             memory = cuda_peak_memories(runs, args)
