@@ -74,4 +74,5 @@ def test_pafu_without_the_op_or_its_build_tools_warns_once_and_trains(
                  TORCH_EXTENSIONS_DIR=str(tmp_path / 'extensions')))
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr.count(FALLBACK_WARNING) == 1, result.stderr
-    assert 'ninja and a C++ compiler (c++) not found on PATH' in result.stderr
+    assert ('needs ninja and a C++ compiler (c++), not found on PATH'
+            in result.stderr)

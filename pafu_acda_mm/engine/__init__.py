@@ -1,5 +1,6 @@
 """Runtime support shared by every entry point and tool: checkpoint loading
-on torch >= 2.6, random-state resume, CPU distributed runs, runner set-up
+on torch >= 2.6 and atomic checkpoint writes (process-wide changes applied on
+import, each with a switch: runtime_changes.py), random-state resume, CPU distributed runs, runner set-up
 from tool arguments, FLOP counting, recording what the adaptive layers
 choose and their selection health in training logs, and deploy conversion
 of PAFUs."""
@@ -15,6 +16,8 @@ from .deploy import (build_deployed_model, convert_single_kernel_pafus,
 from .distributed import destroy_distributed, setup_cpu_distributed
 from .flops import acda_complexity, adaptive_flop_analyzer
 from .rng_state_hook import RNGStateHook
+from .runtime_changes import (RUNTIME_CHANGES, apply_runtime_changes,
+                              runtime_change_enabled)
 from .runner_setup import (add_runner_arguments, build_model_from_config,
                            build_runner, drop_training,
                            enable_result_visualization,
@@ -29,7 +32,8 @@ from .safe_globals import (allow_mmengine_checkpoint_globals,
 __all__ = [
     'AdaptivityRecorder', 'AtomicLocalBackend', 'CrashSafeCheckpointHook',
     'PAFUAlternatingOptimizationHook',
-    'RNGStateHook', 'SelectionHealthHook', 'acda_coefficient_statistics',
+    'RNGStateHook', 'RUNTIME_CHANGES', 'apply_runtime_changes',
+    'runtime_change_enabled', 'SelectionHealthHook', 'acda_coefficient_statistics',
     'pafu_selection_statistics',
     'acda_complexity',
     'acda_scale_weights', 'adaptive_flop_analyzer', 'add_runner_arguments',
@@ -47,3 +51,5 @@ __all__ = [
     'register_atomic_local_backend', 'setup_cpu_distributed',
     'single_kernel_units'
 ]
+
+apply_runtime_changes()

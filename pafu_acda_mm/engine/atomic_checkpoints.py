@@ -6,8 +6,10 @@ mmengine 0.10.7 writes a checkpoint in place (``open(path, 'wb')`` in
 a truncated file at the final path (an overwritten checkpoint is lost with
 it), and after a machine crash ``last_checkpoint`` can name a checkpoint
 whose bytes never reached the disk; resuming from it fails in ``torch.load``.
-:func:`register_atomic_local_backend` (called by ``import pafu_acda_mm``, so
-also through a config's ``custom_imports``) makes mmengine's local backend
+:func:`register_atomic_local_backend` (called by ``import
+pafu_acda_mm.engine``, so also through a config's ``custom_imports`` of a
+codebase integration, unless ``PAFU_ACDA_MM_ATOMIC_WRITES=0``:
+engine/runtime_changes.py) makes mmengine's local backend
 write every file to a temporary file in the same folder, flush and fsync it
 and rename it onto the final path: the path holds the old file or the
 complete new one, never a part. ``CheckpointHook`` writes ``last_checkpoint``
@@ -134,7 +136,7 @@ def register_atomic_local_backend() -> None:
     """Register :class:`AtomicLocalBackend` as mmengine's ``'local'``
     backend (the one of paths without a ``scheme://``) and
     :class:`AtomicHardDiskBackend` as ``FileClient``'s ``'disk'``,
-    process-wide. Idempotent; ``import pafu_acda_mm`` calls it."""
+    process-wide. Idempotent; ``import pafu_acda_mm.engine`` calls it."""
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     FileClient.register_backend('disk', AtomicHardDiskBackend, force=True)
 
@@ -165,9 +167,13 @@ class CrashSafeCheckpointHook(CheckpointHook):
     Upstream removes it first, so with ``max_keep_ckpts=1`` a crash while
     the next checkpoint is written would leave none. Same arguments as
     ``CheckpointHook``; ``tools/train.py`` uses it in its place.
+
+    ``CheckpointHook`` has no public point between its removal and its
+    save: this overrides its private ``_save_checkpoint_with_step``, hence
+    setup.py's mmengine pin and a test that its signature is upstream's.
     """
 
-    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+    def _save_checkpoint_with_step(self, runner, step, meta):
         backend, removals = self.file_backend, []
         self.file_backend = _DeferredRemovals(backend, removals)
         try:

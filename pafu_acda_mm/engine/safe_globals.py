@@ -7,7 +7,9 @@ torch < 2.6 loads unsafely, running whatever code a checkpoint names.
 :func:`allow_mmengine_checkpoint_globals` allow-lists exactly those globals
 and makes mmengine's loader of local files (``resume``, ``load_from``,
 ``load_checkpoint``) load weights-only everywhere; a checkpoint with any other
-global is refused with an ``UnpicklingError`` that names it.
+global is refused with an ``UnpicklingError`` that names it and says how to
+load it. ``import pafu_acda_mm.engine`` applies it unless
+``PAFU_ACDA_MM_WEIGHTS_ONLY_LOAD=0`` (engine/runtime_changes.py).
 """
 import os.path as osp
 import pickle
@@ -80,18 +82,29 @@ def load_local_checkpoint_weights_only(filename: str, map_location=None):
 
     Raises:
         FileNotFoundError: If ``filename`` is not a file.
-        pickle.UnpicklingError: If it holds a global not allowed.
+        pickle.UnpicklingError: If it holds a global not allowed, saying
+            how to load it.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
-    return load_weights_only(filename, map_location=map_location)
+    try:
+        return load_weights_only(filename, map_location=map_location)
+    except pickle.UnpicklingError as error:
+        raise pickle.UnpicklingError(
+            f'{filename} was refused by the weights-only loader that '
+            'pafu_acda_mm installs in mmengine. If you trust the file, load '
+            'it as mmengine does without the plugin: set '
+            'PAFU_ACDA_MM_WEIGHTS_ONLY_LOAD=0 in the environment, or allow '
+            "its globals first with pafu_acda_mm.torch_compat's "
+            f'add_safe_globals. The loader said: {error}') from error
 
 
 def allow_mmengine_checkpoint_globals() -> None:
     """Allow-list :func:`mmengine_checkpoint_globals` for weights-only loads
     and make mmengine load local checkpoints weights-only, process-wide.
-    Idempotent; ``import pafu_acda_mm`` calls it."""
+    Idempotent; ``import pafu_acda_mm.engine`` calls it (see the module
+    docstring)."""
     add_safe_globals(mmengine_checkpoint_globals())
     CheckpointLoader.register_scheme(
         prefixes='', force=True)(load_local_checkpoint_weights_only)

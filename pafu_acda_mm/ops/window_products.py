@@ -61,7 +61,8 @@ def _extension() -> Optional[ModuleType]:
                     f'the one built at install time does not load ({error})')
     missing = _missing_build_tools()
     if missing:
-        reason = f'{" and ".join(missing)} not found on PATH'
+        reason = (f'compiling it needs {" and ".join(missing)}, not found '
+                  'on PATH')
     else:
         from torch.utils.cpp_extension import load
         try:
@@ -72,7 +73,7 @@ def _extension() -> Optional[ModuleType]:
             reason = f'compiling it failed: {str(error).strip()[-300:]}'
     warnings.warn(
         f"PAFU's fused CPU forward (a C++ op) is unavailable: {prebuilt}, "
-        f'and to compile it now {reason}. PAFU runs its pure-torch CPU path '
+        f'and {reason}. PAFU runs its pure-torch CPU path '
         '(same results, slower). For the fast path, reinstall with a C++ '
         'compiler present: pip install --no-build-isolation <pafu_acda_mm '
         'source>, which builds the op at install time; or put ninja (pip '

@@ -4,6 +4,7 @@ SAD (PAFU paper 3.2) and multi-scale pattern detection (ACDA paper 3.3).
 Datasets generated from a seed, the compared networks (one adaptive layer,
 FCNN, residual FCNN, KPN), the dense-regression model and the metrics.
 """
+from .. import engine  # noqa: F401  applies engine/runtime_changes.py
 from .centre_detection import CentreDetection
 from .dense_error import DenseError
 from .dense_regressor import DenseRegressor, PAFUDenseRegressor

@@ -10,7 +10,7 @@ from mmengine.logging import HistoryBuffer, MessageHub
 
 from mmengine.runner.checkpoint import _load_checkpoint
 
-import pafu_acda_mm  # noqa: F401  installs the allow-list on import
+# Importing the engine installs the allow-list and the loader.
 from pafu_acda_mm.engine import mmengine_checkpoint_globals
 
 
@@ -58,8 +58,11 @@ class _Payload:
 def test_checkpoint_with_another_global_is_refused(tmp_path):
     path = tmp_path / 'ckpt.pth'
     torch.save({'state_dict': {}, 'extra': _Payload()}, path)
-    with pytest.raises(pickle.UnpicklingError, match='_Payload'):
+    with pytest.raises(pickle.UnpicklingError, match='_Payload') as refusal:
         _load_checkpoint(str(path), 'cpu')
+    # The error names the file and says how to load it.
+    assert str(path) in str(refusal.value)
+    assert 'PAFU_ACDA_MM_WEIGHTS_ONLY_LOAD=0' in str(refusal.value)
 
 
 def _record_load(marker: str) -> None:
