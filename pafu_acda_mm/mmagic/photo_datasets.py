@@ -6,7 +6,10 @@ the pafu_sr and acda_sidd configs read: nothing is downloaded.
   leaves it (HR sub-images, their bicubic LR, the meta file).
 - Super-resolution test: mmagic's Set5 layout (``GTmod12``, ``LRbicx<s>``).
 - Denoising: mmagic's SIDD layout (``gt/<name>_GT.png``,
-  ``noisy/<name>_NOISY.png``), the noise synthetic and signal-dependent.
+  ``noisy/<name>_NOISY.png``), the noise synthetic and signal-dependent,
+  and a meta file listing the pairs: without one, mmagic's dataset lists a
+  folder in the file system's order, which differs between machines and
+  so changes the training batches of a seed.
 
 Training and test photographs are different photographs.
 """
@@ -32,6 +35,8 @@ PHOTO_FILES = {
 TRAIN_PHOTOS = ('chelsea', 'rocket', 'motorcycle_left', 'motorcycle_right',
                 'ihc')
 TEST_PHOTOS = ('astronaut', 'coffee', 'grace_hopper')
+# The denoising sets' list of pairs, relative to their data_root.
+DENOISING_META_FILE = 'meta_info.txt'
 
 
 def photo_path(name: str) -> Path:
@@ -192,7 +197,8 @@ def write_denoising_set(root: Path, photos: Sequence[str], seed: int,
                         max_size: Optional[int] = None) -> Path:
     """mmagic's SIDD layout: ``gt/<name>_GT.png`` and
     ``noisy/<name>_NOISY.png``, the noisy image the clean one with
-    :func:`poisson_gaussian_noise`.
+    :func:`poisson_gaussian_noise`, and ``DENOISING_META_FILE`` listing the
+    ``<name>.png`` in writing order (the dataset's ``ann_file``).
 
     Args:
         root (Path): The ``data_root`` to write.
@@ -207,6 +213,7 @@ def write_denoising_set(root: Path, photos: Sequence[str], seed: int,
         Path: ``root``.
     """
     rng = np.random.default_rng(seed)
+    lines = []
     for photo in photos:
         image = read_photo(photo)
         if tile_size is None:
@@ -220,6 +227,8 @@ def write_denoising_set(root: Path, photos: Sequence[str], seed: int,
             _save(clean, root / 'gt' / f'{name}_GT.png')
             _save(poisson_gaussian_noise(clean, rng),
                   root / 'noisy' / f'{name}_NOISY.png')
+            lines.append(f'{name}.png\n')
+    (root / DENOISING_META_FILE).write_text(''.join(lines))
     return root
 
 

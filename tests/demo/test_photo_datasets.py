@@ -14,9 +14,10 @@ from PIL import Image
 
 import pafu_acda_mm.mmagic  # noqa: F401  registers CheckedDataset
 from pafu_acda_mm.mmagic.photo_datasets import (
-    PHOTO_FILES, TEST_PHOTOS, TRAIN_PHOTOS, bicubic_downsample,
-    poisson_gaussian_noise, read_photo, write_denoising_set,
-    write_photo_datasets, write_sr_test_set, write_sr_training_set)
+    DENOISING_META_FILE, PHOTO_FILES, TEST_PHOTOS, TRAIN_PHOTOS,
+    bicubic_downsample, poisson_gaussian_noise, read_photo,
+    write_denoising_set, write_photo_datasets, write_sr_test_set,
+    write_sr_training_set)
 
 SR_CONFIG = REPO / 'configs/pafu_sr/espcn_x3_1xb16-300k_div2k.py'
 SIDD_CONFIG = REPO / 'configs/acda_sidd/plain-net_1xb16-300k_sidd.py'
@@ -143,6 +144,15 @@ def test_denoising_pairs_are_read_by_the_sidd_config(tmp_path):
                                          120 * col:120 * (col + 1)])
         assert 3 < np.abs(noisy.astype(int) - clean).mean() < 30
     assert names == {f'chelsea_s{index:03d}' for index in range(1, 7)}
+
+    # With the meta file, the pairs come in writing order whatever order
+    # the file system lists the folder in (which changes a seed's batches).
+    listed = DATASETS.build(
+        dict(cfg.train_dataloader.dataset, data_root=str(root),
+             ann_file=DENOISING_META_FILE, pipeline=[]))
+    assert [Path(listed.get_data_info(index)['gt_path']).name
+            for index in range(len(listed))] == [
+                f'chelsea_s{index:03d}_GT.png' for index in range(1, 7)]
 
 
 def test_noise_variance_grows_with_the_signal():

@@ -15,12 +15,20 @@ Pairs, both members trained with the same recipe, iterations and seeds:
 - a single learned linear filter bank (linear PAFU with one kernel) vs
   linear PAFU with 16 kernels (``pafu-linear-5x5``);
 - ESPCN vs PAFU-ESPCN;
-- the plain restoration net vs the ACDA net, on denoising.
+- the plain restoration net vs the ACDA net, on denoising;
+- the user's question, "does swapping PAFU / ACDA into my trained model
+  help?": the trained ESPCN (plain net) continued for as many iterations
+  again, as it is and as PAFU-ESPCN (ACDA net) warm-started from it
+  (``load_from``: the layers convert the plain convs' parameters).
 
 Usage::
 
     python tools/demo/run_photo_comparison.py [--work-dir DIR]
         [--seeds 3] [--iters-scale 1.0] [--jobs 2]
+
+A seed's run is deterministic on a given machine and library build: one
+thread per run, ``randomness.deterministic``, datasets listed from their
+meta files.
 """
 import argparse
 import json
@@ -29,7 +37,7 @@ import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
@@ -44,7 +52,8 @@ from mmengine.runner import load_checkpoint
 from PIL import Image
 
 from pafu_acda_mm.engine import AdaptivityRecorder, build_model_from_config
-from pafu_acda_mm.mmagic.photo_datasets import write_photo_datasets
+from pafu_acda_mm.mmagic.photo_datasets import (DENOISING_META_FILE,
+                                                write_photo_datasets)
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 3
@@ -70,29 +79,45 @@ class Pair(NamedTuple):
     learning_rate: float  # Adam, both members
     members: Tuple[Method, Method]
     recipe: Optional[dict] = None  # --cfg-options of both members
+    # Key of the pair whose plain member's last checkpoint (same seed) both
+    # members start from; None: from the configs' initialisation.
+    start_from: Optional[str] = None
 
 
 LINEAR_PAFU = f'pafu_sr/pafu-linear-5x5_x{SCALE}_1xb16-300k_div2k.py'
+ESPCN = f'pafu_sr/espcn_x{SCALE}_1xb16-300k_div2k.py'
+PAFU_ESPCN = f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py'
+PLAIN_NET = 'acda_sidd/plain-net_1xb16-300k_sidd.py'
+ACDA_NET = 'acda_sidd/acda-net_1xb16-300k_sidd.py'
+ESPCN_PAIR = Pair('espcn', 'sr', 600, 3e-3, (
+    Method('ESPCN', ESPCN, False), Method('PAFU-ESPCN', PAFU_ESPCN, True)))
+# The paper's network (128 channels, 8 bottlenecks) learns nothing in a
+# CPU-minute: both members at 32 channels, 4 bottlenecks, half resolution
+# inside.
+DENOISE_PAIR = Pair('denoise', 'denoise', 500, 2e-3, (
+    Method('Plain net', PLAIN_NET, False),
+    Method('ACDA net', ACDA_NET, True)),
+    {'model.generator.mid_channels': 32,
+     'model.generator.bottleneck_channels': 32,
+     'model.generator.num_blocks': 4,
+     'model.generator.unshuffle_factor': 2})
 PAIRS = (
     Pair('linear', 'sr', 600, 1e-2, (
         Method('Linear filter bank (1 kernel)', LINEAR_PAFU, False,
                {'model.generator.pafu_cfg.num_kernels': 1}),
         Method('Linear PAFU (16 kernels)', LINEAR_PAFU, True))),
-    Pair('espcn', 'sr', 600, 3e-3, (
-        Method('ESPCN', f'pafu_sr/espcn_x{SCALE}_1xb16-300k_div2k.py', False),
-        Method('PAFU-ESPCN',
-               f'pafu_sr/pafu-espcn_x{SCALE}_1xb16-300k_div2k.py', True))),
-    # The paper's network (128 channels, 8 bottlenecks) learns nothing in
-    # a CPU-minute: both members at 32 channels, 4 bottlenecks, half
-    # resolution inside.
-    Pair('denoise', 'denoise', 500, 2e-3, (
-        Method('Plain net', 'acda_sidd/plain-net_1xb16-300k_sidd.py', False),
-        Method('ACDA net', 'acda_sidd/acda-net_1xb16-300k_sidd.py', True)),
-         {'model.generator.mid_channels': 32,
-          'model.generator.bottleneck_channels': 32,
-          'model.generator.num_blocks': 4,
-          'model.generator.unshuffle_factor': 2}),
+    ESPCN_PAIR,
+    # A trained plain model continued with its pair's recipe, as it is and
+    # with PAFU / ACDA swapped in.
+    ESPCN_PAIR._replace(key='espcn-warm', start_from='espcn', members=(
+        Method('ESPCN, continued', ESPCN, False),
+        Method('PAFU-ESPCN from ESPCN', PAFU_ESPCN, True))),
+    DENOISE_PAIR,
+    DENOISE_PAIR._replace(key='denoise-warm', start_from='denoise', members=(
+        Method('Plain net, continued', PLAIN_NET, False),
+        Method('ACDA net from plain net', ACDA_NET, True))),
 )
+PAIRS_BY_KEY = {pair.key: pair for pair in PAIRS}
 # The figure's crop of the first test photograph: size (HR pixels) and
 # centre (fractions of the height and width).
 CROP_SIZE = 96
@@ -118,6 +143,11 @@ def parse_args():
         '--pairs', nargs='+', choices=[pair.key for pair in PAIRS],
         default=[pair.key for pair in PAIRS], help='the pairs to compare')
     args = parser.parse_args()
+    for key in args.pairs:
+        start_from = PAIRS_BY_KEY[key].start_from
+        if start_from is not None and start_from not in args.pairs:
+            parser.error(f'--pairs {key} continues the models of '
+                         f'{start_from}: add {start_from}')
     for name in ('seeds', 'jobs'):
         if getattr(args, name) < 1:
             parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
@@ -150,6 +180,21 @@ class Run(NamedTuple):
     model_options: dict  # what builds the trained model
     train_options: List[str]
     test_options: List[str]
+    # The run whose last checkpoint this one starts from, and its
+    # iterations (None, 0: from the configs' initialisation).
+    start_from: Optional[Path] = None
+    start_iters: int = 0
+
+
+def run_work_dir(work_dir: Path, method: Method, seed: int) -> Path:
+    """Where the training + test of ``method`` at ``seed`` writes."""
+    return work_dir / 'runs' / (
+        re.sub(r'[^a-z0-9]+', '-', method.name.lower()).strip('-') +
+        f'_seed{seed}')
+
+
+def pair_iters(pair: Pair, iters_scale: float) -> int:
+    return max(2, round(pair.iters * iters_scale))
 
 
 def make_run(pair: Pair, method: Method, seed: int, iters_scale: float,
@@ -159,10 +204,7 @@ def make_run(pair: Pair, method: Method, seed: int, iters_scale: float,
     # A multiple of the scale (SR) or of the unshuffle factor (denoising).
     multiple = SCALE if sr else 4
     patch = min(PATCH[pair.task], tile_size) // multiple * multiple
-    iters = max(2, round(pair.iters * iters_scale))
-    run_dir = work_dir / 'runs' / (
-        re.sub(r'[^a-z0-9]+', '-', method.name.lower()).strip('-') +
-        f'_seed{seed}')
+    iters = pair_iters(pair, iters_scale)
     train_root, test_root = ((data['sr_train'], data['sr_test']) if sr else
                              (data['denoise_train'], data['denoise_test']))
     config = (sr_test_config(work_dir, method.config)
@@ -175,6 +217,8 @@ def make_run(pair: Pair, method: Method, seed: int, iters_scale: float,
     ]
     train = shared + [
         f'train_dataloader.dataset.data_root={train_root}',
+        *([] if sr else
+          [f'train_dataloader.dataset.ann_file={DENOISING_META_FILE}']),
         f'train_dataloader.dataset.pipeline.3.gt_patch_size={patch}',
         f'train_dataloader.batch_size={BATCH[pair.task]}',
         f'train_cfg.max_iters={iters}', 'val_dataloader=None',
@@ -183,41 +227,62 @@ def make_run(pair: Pair, method: Method, seed: int, iters_scale: float,
         f'default_hooks.logger.interval={max(1, iters // 10)}',
         f'optim_wrapper.optimizer.lr={pair.learning_rate}',
         f'param_scheduler.milestones=[{max(1, round(iters * DECAY_AT))}]',
-        'param_scheduler.gamma=0.1', f'randomness.seed={seed}'
+        'param_scheduler.gamma=0.1', f'randomness.seed={seed}',
+        'randomness.deterministic=True'
     ]
-    return Run(pair, method, seed, iters, run_dir, config, test_root,
-               model_options, train, shared)
+    start = PAIRS_BY_KEY.get(pair.start_from)
+    start_from = start_iters = None
+    if start is not None:
+        plain = next(member for member in start.members
+                     if not member.adaptive)
+        start_from = run_work_dir(work_dir, plain, seed)
+        start_iters = pair_iters(start, iters_scale)
+    return Run(pair, method, seed, iters,
+               run_work_dir(work_dir, method, seed), config, test_root,
+               model_options, train, shared, start_from, start_iters or 0)
 
 
-def run_tool(script: str, args: list, log_path: Path) -> str:
+def run_tool(script: str, args: list, log_path: Path) -> Tuple[str, float]:
     """Run ``python <script> <args>`` from the repository root on one CPU
-    thread, its output in ``log_path``; return the output."""
+    thread, its output in ``log_path``.
+
+    Returns:
+        tuple[str, float]: The output, and the CPU seconds the process used
+        (its time on an idle core, whatever else the machine runs).
+    """
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join(
                    [str(REPO), os.environ.get('PYTHONPATH', '')]))
-    result = subprocess.run([sys.executable, script, *map(str, args)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text(result.stdout)
-    if result.returncode:
-        raise RuntimeError(f'{script} exited {result.returncode}, see '
-                           f'{log_path}:\n{result.stdout[-3000:]}')
-    return result.stdout
+    with open(log_path, 'w') as log:
+        process = subprocess.Popen([sys.executable, script, *map(str, args)],
+                                   cwd=REPO, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        # wait4: this child's own resource usage (the parallel runs' other
+        # children are not counted).
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    output = log_path.read_text()
+    if process.returncode:
+        raise RuntimeError(f'{script} exited {process.returncode}, see '
+                           f'{log_path}:\n{output[-3000:]}')
+    return output, usage.ru_utime + usage.ru_stime
 
 
 def train_and_test(run: Run) -> dict:
     """Train ``run``, test its last checkpoint; return the test metrics,
-    the training seconds, the checkpoint and the last logged selection
+    the training CPU seconds, the checkpoint and the last logged selection
     health."""
-    start = time.perf_counter()
-    run_tool('tools/train.py', [
+    # The checkpoint's name is known once its run has finished.
+    load_from = [] if run.start_from is None else [
+        'load_from=' + (run.start_from / 'last_checkpoint').read_text().strip()
+    ]
+    _, seconds = run_tool('tools/train.py', [
         run.config, '--work-dir', run.work_dir, '--cfg-options',
-        *run.train_options
+        *run.train_options, *load_from
     ], run.work_dir / 'train.log')
-    seconds = time.perf_counter() - start
     checkpoint = (run.work_dir / 'last_checkpoint').read_text().strip()
-    output = run_tool('tools/test.py', [
+    output, _ = run_tool('tools/test.py', [
         run.config, checkpoint, '--work-dir', run.work_dir / 'test',
         '--cfg-options', *run.test_options
     ], run.work_dir / 'test.log')
@@ -372,8 +437,10 @@ def method_row(pair: Pair, method: Method, chosen: list,
                              ('chosen_prob', 2))
     ]
     run, result = chosen[0]
+    iters = (f'{run.start_iters} + {run.iters}' if run.start_from
+             else f'{run.iters}')
     return (f'| {TASK_TITLES[pair.task]} | {method.name} | '
-            f'{result["params"] / 1e3:.1f}K | {run.iters} | '
+            f'{result["params"] / 1e3:.1f}K | {iters} | '
             f'{spread(psnrs, 2)} | '
             f'{spread([r["SSIM"] for _, r in chosen], 4)} | {gain} | ' +
             ' | '.join(pafu_columns) +
@@ -414,13 +481,21 @@ def results_table(runs: List[Run], results: List[dict]) -> str:
                     'image\'s pixels / mean absolute coefficient (the last '
                     'log, mean over layers and scales) '
                     f'{spread(variation, 3)}.')
+        if pair.start_from is not None:
+            start = PAIRS_BY_KEY[pair.start_from]
+            notes.append(
+                f'{" and ".join(m.name for m in pair.members)}: '
+                'from the last checkpoint of the same seed\'s '
+                f'{next(m for m in start.members if not m.adaptive).name} '
+                '(`load_from`), trained with its recipe (a fresh optimizer '
+                'and schedule; Iters: before + after).')
     seeds = len({run.seed for run in runs})
     recipe = '; '.join(
         f'{pair.members[0].name} vs {pair.members[1].name}: Adam '
         f'{pair.learning_rate:g}' + ''.join(
             f', {key.rsplit(".", 1)[-1]}={value}'
             for key, value in (pair.recipe or {}).items())
-        for pair in PAIRS if pair.key in keys)
+        for pair in PAIRS if pair.key in keys and pair.start_from is None)
     return '\n'.join(rows) + (
         f'\n\nMean ± sample standard deviation over {seeds} seed(s) '
         '(Δ PSNR: paired by seed). PSNR/SSIM by `tools/test.py` (mmagic\'s '
@@ -429,8 +504,10 @@ def results_table(runs: List[Run], results: List[dict]) -> str:
         'perplexity, unused kernels and chosen-kernel probability: the last '
         'values `SelectionHealthHook` logged in training (the least '
         'balanced PAFU of the model; 16 kernels in use uniformly give a '
-        'perplexity of 16). Train time: one CPU thread, process start-up '
-        'included.' + ''.join(f' {note}' for note in notes) +
+        'perplexity of 16). Train time: CPU seconds of the training process '
+        '(one thread, start-up included; a continued run: its own '
+        'iterations).' +
+        ''.join(f' {note}' for note in notes) +
         '\n\nRecipe: the configs\' models and losses; ' + recipe +
         f', tenfold lower for the last '
         f'{1 - DECAY_AT:.0%} of the iterations; patches of {PATCH["sr"]} HR '
@@ -514,6 +591,41 @@ def draw_crops(path: Path, runs: List[Run], results: List[dict]) -> None:
     figure.savefig(path, dpi=100)
 
 
+def train_and_test_all(runs: List[Run], jobs: int) -> List[dict]:
+    """:func:`train_and_test` every run, ``jobs`` at a time, a continued
+    run once the run it starts from is done; the results in run order."""
+    results: List[Optional[dict]] = [None] * len(runs)
+    finished = set()  # work dirs
+    cost = [run.iters * (3 if run.method.adaptive else 1) for run in runs]
+    # Longest chains (a run and those continuing it) first, so that the
+    # workers finish together.
+    chain = [
+        cost[i] + sum(cost[j] for j, other in enumerate(runs)
+                      if other.start_from == run.work_dir)
+        for i, run in enumerate(runs)
+    ]
+    waiting = sorted(range(len(runs)), key=lambda i: -chain[i])
+    running = {}
+    with ThreadPoolExecutor(jobs) as pool:
+        while waiting or running:
+            ready = [i for i in waiting
+                     if runs[i].start_from in finished | {None}]
+            for index in ready[:jobs - len(running)]:
+                waiting.remove(index)
+                running[pool.submit(train_and_test, runs[index])] = index
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                results[index] = future.result()
+                run = runs[index]
+                finished.add(run.work_dir)
+                print(f'[{len(finished)}/{len(runs)}] {run.method.name}, '
+                      f'seed {run.seed}: PSNR {results[index]["PSNR"]:.2f} '
+                      f'dB, trained in {results[index]["seconds"]:.0f} CPU-s',
+                      flush=True)
+    return results
+
+
 def num_params(checkpoint: str) -> int:
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
     return sum(value.numel() for key, value in state['state_dict'].items()
@@ -533,19 +645,7 @@ def main():
         for pair in PAIRS if pair.key in args.pairs
         for method in pair.members
     ]
-    results: List[Optional[dict]] = [None] * len(runs)
-    # Longest runs first, so that the workers finish together.
-    order = sorted(range(len(runs)), key=lambda i: -runs[i].iters * (
-        3 if runs[i].method.adaptive else 1))
-    with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(train_and_test, runs[i]): i for i in order}
-        for done, future in enumerate(as_completed(futures), 1):
-            index = futures[future]
-            results[index] = future.result()
-            run = runs[index]
-            print(f'[{done}/{len(runs)}] {run.method.name}, seed {run.seed}: '
-                  f'PSNR {results[index]["PSNR"]:.2f} dB, trained in '
-                  f'{results[index]["seconds"]:.0f} s', flush=True)
+    results = train_and_test_all(runs, args.jobs)
     for result in results:
         result['params'] = num_params(result['checkpoint'])
     report = results_table(runs, results)
