@@ -6,7 +6,7 @@ from mmengine.registry import MODELS
 from mmengine.runner import Runner, load_checkpoint, save_checkpoint
 from pafu_selection import force_kernel
 
-import pafu_acda_mm  # noqa: F401  registers PAFUDeployedModel
+import pafu_acda_mm.engine  # noqa: F401  registers PAFUDeployedModel
 from pafu_acda_mm.layers import PAFU
 
 

@@ -3,7 +3,7 @@ import signal
 import pytest
 import torch
 
-import pafu_acda_mm  # noqa: F401  loads mmengine checkpoints weights-only
+import pafu_acda_mm.engine  # noqa: F401  weights-only checkpoint loading
 
 
 @pytest.mark.e2e

@@ -93,11 +93,12 @@ def main():
     deploy_cfg = copy.deepcopy(cfg)
     deploy_cfg.model = dict(type='PAFUDeployedModel', model=cfg.model,
                             single_kernel_pafus=units)
-    # Any pafu_acda_mm module registers PAFUDeployedModel.
+    # pafu_acda_mm.engine registers PAFUDeployedModel.
     imports = list(cfg.get('custom_imports', {}).get('imports', []))
-    if not any(i.split('.')[0] == 'pafu_acda_mm' for i in imports):
-        deploy_cfg.custom_imports = dict(imports=imports + ['pafu_acda_mm'],
-                                         allow_failed_imports=False)
+    if 'pafu_acda_mm.engine' not in imports:
+        deploy_cfg.custom_imports = dict(
+            imports=imports + ['pafu_acda_mm.engine'],
+            allow_failed_imports=False)
     deploy_cfg.load_from = args.out
     config_path = osp.splitext(args.out)[0] + '.py'
     deploy_cfg.dump(config_path)
