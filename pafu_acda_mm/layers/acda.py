@@ -12,7 +12,7 @@ from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
 from .onnx_export import acda_onnx_forward
 from .pixel_predictor import PixelPredictor
-from .plain_conv_loading import constant_prediction_entries, convert_plain_conv
+from .plain_conv_loading import PlainConvLoading, constant_prediction_entries
 from ..ops.memory_format import to_channels_last
 from ..ops.row_images import as_image
 from ..torch_compat import is_compiling
@@ -220,7 +220,7 @@ def _disc_kernel_size(kernel_size) -> int:
 
 
 @MODELS.register_module('ACDA')
-class ACDA(Conv2dGeometry):
+class ACDA(PlainConvLoading, Conv2dGeometry):
     """Adaptive convolution with per-pixel dynamic atoms.
 
     At every output pixel a small CNN (the atom generator) predicts
@@ -229,7 +229,9 @@ class ACDA(Conv2dGeometry):
     with atoms ``D_ij = alpha_ij psi`` and a learned, spatially shared
     coefficient tensor ``A``. Computed as an atom convolution followed by a
     1x1 coefficient convolution (see :func:`acda_conv2d`), which equals the
-    per-pixel filter exactly.
+    per-pixel filter exactly. Loading a plain conv's ``weight`` and ``bias``
+    makes the layer that conv's best approximation, with static atoms
+    (:func:`acda_params_from_conv`).
 
     Args:
         in_channels (int): Input channels.
@@ -334,17 +336,6 @@ class ACDA(Conv2dGeometry):
                                 nonlinearity='relu')
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        """An ACDA's state as ``nn.Module`` loads it, or a plain conv's
-        ``weight`` and ``bias`` converted (:func:`convert_plain_conv`)."""
-        convert_plain_conv(self, state_dict, prefix, missing_keys,
-                           self._params_from_conv)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
 
     def _params_from_conv(self, weight: torch.Tensor,
                           bias: Optional[torch.Tensor]):

@@ -11,14 +11,14 @@ from .conv_warm_start import pafu_params_from_conv
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax
 from .onnx_export import pafu_onnx_forward
 from .pixel_predictor import PixelPredictor
-from .plain_conv_loading import convert_plain_conv
+from .plain_conv_loading import PlainConvLoading
 from ..ops import indexed_conv2d, selected_conv2d
 from ..ops.memory_format import memory_format_of, to_channels_last
 from ..torch_compat import get_autocast_dtype, is_autocast_enabled
 
 
 @MODELS.register_module('PAFU')
-class PAFU(Conv2dGeometry):
+class PAFU(PlainConvLoading, Conv2dGeometry):
     """Pixel adaptive filtering unit: one kernel of a learned group per pixel.
 
     A compact CNN (the selector) predicts per-pixel logits over a group of
@@ -163,17 +163,6 @@ class PAFU(Conv2dGeometry):
             if biases is not None:
                 biases[n].uniform_(-bound, bound)
         weight.mul_(self.kernel_support)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        """A PAFU's state as ``nn.Module`` loads it, or a plain conv's
-        ``weight`` and ``bias`` converted (:func:`convert_plain_conv`)."""
-        convert_plain_conv(self, state_dict, prefix, missing_keys,
-                           self._params_from_conv)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
 
     def _params_from_conv(self, weight: torch.Tensor,
                           bias: Optional[torch.Tensor]):

@@ -5,9 +5,9 @@ converts them, through any loader that calls ``_load_from_state_dict``
 ``pretrained=`` and ``load_from``), and every such load logs one summary
 line.
 
-The layers call :func:`convert_plain_conv` from their
-``_load_from_state_dict``; the conversion maths is in
-:mod:`.conv_warm_start`.
+The layers inherit :class:`PlainConvLoading`, whose
+``_load_from_state_dict`` calls :func:`convert_plain_conv` with the layer's
+``_params_from_conv``; the conversion maths is in :mod:`.conv_warm_start`.
 """
 import logging
 import sys
@@ -212,3 +212,19 @@ def convert_plain_conv(layer: nn.Module, state_dict: dict, prefix: str,
             summary.residuals[name] = residual
     if id(missing_keys) not in _PENDING:
         summary.log()
+
+
+class PlainConvLoading:
+    """Mixin of the adaptive convs: their ``_load_from_state_dict`` also
+    takes a plain conv's ``weight`` and ``bias``, converted by the layer's
+    ``_params_from_conv`` (a :data:`Converter`), as :func:`convert_plain_conv`
+    says."""
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        convert_plain_conv(self, state_dict, prefix, missing_keys,
+                           self._params_from_conv)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
