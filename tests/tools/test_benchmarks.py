@@ -38,15 +38,15 @@ def _head_commit() -> str:
 @pytest.mark.e2e
 def test_benchmark_markdown_names_machine_torch_and_commit_once(
         run_tool, tmp_path):
-    import torch
     path = tmp_path / 'layers.md'
+    head = _head_commit()  # named before the run: others may commit
     output = run_tool('tools/analysis/benchmark_layers.py', '--shapes', 'a64',
                       '--repeats', '1', '--no-memory', '--markdown', path,
                       '--dtypes', 'fp32', 'bf16').stdout
     header, blank, *table = path.read_text().splitlines()
     assert header.startswith('Machine: ') and blank == ''
     assert f'torch {torch.__version__};' in header
-    assert f'commit {_head_commit()}' in header
+    assert f'commit {head}' in header
     assert ('command: `tools/analysis/benchmark_layers.py --shapes a64 '
             '--repeats 1 --no-memory --markdown') in header
     # The file holds exactly the printed table, rows and all; fp32 rows,
@@ -179,9 +179,9 @@ def test_baseline_loads_from_a_revision_or_its_carried_folder(tmp_path):
     head = _head_commit()
     (tmp_path / 'REVISION').write_text(head + '\n')
     (tmp_path / 'selected_conv_cuda.py').write_text(subprocess.run(
-        ['git', '-C', str(REPO), 'show', f'HEAD:{benchmark.CUDA_OPS}'],
+        ['git', '-C', str(REPO), 'show', f'{head}:{benchmark.CUDA_OPS}'],
         capture_output=True, text=True, check=True).stdout)
-    for source in ('HEAD', str(tmp_path)):
+    for source in (head, str(tmp_path)):
         module, revision = benchmark.load_baseline(source)
         assert revision == head
         assert module.__name__.endswith(head)
@@ -199,16 +199,17 @@ def test_benchmark_times_whole_steps_and_every_formulation(
     to compute PAFU's selected convolution, the baseline's named."""
     pytest.importorskip('triton', minversion='3.0')
     monkeypatch.setenv('TRITON_INTERPRET', '1')
+    head = _head_commit()  # named before the run: others may commit
     output = run_tool('tools/analysis/benchmark_layers.py', '--tiny',
                       '--tables', 'whole-step', 'formulations', '--baseline',
-                      'HEAD', '--shapes', 'p8', '--repeats', '1',
+                      head, '--shapes', 'p8', '--repeats', '1',
                       '--no-memory').stdout
     for net in ('PAFU-ESPCN x4', 'ESPCN x4', 'PSPNet-R50-D8 + PAFU-PPM',
                 'PSPNet-R50-D8'):
         assert re.search(rf'^\| {re.escape(net)} \| B\d+ \d+x\d+ \| '
                          rf'[\d.]+ \| {RATIO} \| - \|$', output,
                          re.MULTILINE), output
-    for formulation in ('cpu', f'triton {_head_commit()}',
+    for formulation in ('cpu', f'triton {head}',
                         'triton, cudnn selection grad',
                         'triton, triton selection grad', 'torch',
                         'pafu_plain'):

@@ -259,7 +259,8 @@ _TIMED_SOURCES = ('pafu_acda_mm/layers', 'pafu_acda_mm/ops', 'pafu_acda_mm/csrc'
 
 def commit_name() -> str:
     """``git rev-parse --short HEAD``, marked when the timed sources differ
-    from it; ``unknown`` outside a git checkout."""
+    from it; ``unknown`` outside a git checkout or without git (the GPU
+    machine gets the working tree alone)."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
@@ -267,7 +268,10 @@ def commit_name() -> str:
         return subprocess.run(['git', '-C', repo, *args],
                               capture_output=True, text=True)
 
-    head = git('rev-parse', '--short', 'HEAD')
+    try:
+        head = git('rev-parse', '--short', 'HEAD')
+    except OSError:
+        return 'unknown'
     if head.returncode != 0:
         return 'unknown'
     dirty = git('diff', '--quiet', 'HEAD', '--', *_TIMED_SOURCES).returncode
