@@ -73,8 +73,8 @@ def _extension() -> Optional[ModuleType]:
             reason = f'compiling it failed: {str(error).strip()[-300:]}'
     warnings.warn(
         f"PAFU's fused CPU forward (a C++ op) is unavailable: {prebuilt}, "
-        f'and {reason}. PAFU runs its pure-torch CPU path '
-        '(same results, slower). For the fast path, reinstall with a C++ '
+        f'and {reason}. PAFU runs its pure-torch CPU path, which is '
+        'slower. For the fast path, reinstall with a C++ '
         'compiler present: pip install --no-build-isolation <pafu_acda_mm '
         'source>, which builds the op at install time; or put ninja (pip '
         'install ninja) and a C++ compiler on PATH, and the op compiles at '
