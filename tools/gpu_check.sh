@@ -8,8 +8,9 @@
 # PAFU config, and one e2e train + test per OpenMMLab codebase that imports
 # there. The benchmarks come first so that a first run that runs out of time
 # still yields timings. Each step has a time limit, cut to what is left of
-# the check's budget (GPU_CHECK_BUDGET_S, default 480 s: the device tool's
-# 600 s per command, less its start-up); steps past the budget are skipped.
+# the check's budget (GPU_CHECK_BUDGET_S, default 480 s: within the device
+# tool's 600 s per command and, with the machine's start-up, its 15 minutes
+# a session); steps past the budget are skipped.
 #
 #   bash tools/gpu_check.sh                   # run the check
 #   bash tools/gpu_check.sh --dry-run         # set up, check every step's
