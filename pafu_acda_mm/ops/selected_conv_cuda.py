@@ -1,38 +1,51 @@
 """PAFU's selected convolution on CUDA: Triton kernels.
 
+Switches (module attributes, read at every call):
+
+- :data:`SELECTION_GRADIENT`: ``'cudnn'`` (default) or ``'triton'``, how
+  the backward computes the selection gradient;
+- products of fp32 inputs follow PyTorch's TF32 setting for cuDNN
+  convolutions (``torch.backends.cudnn.allow_tf32``, from torch 2.9
+  ``torch.backends.cudnn.conv.fp32_precision``), as PyTorch's convolutions
+  do: TF32 where it is set (the default), exact (IEEE) otherwise.
+
 Per-pixel kernel selection is mixture-of-experts routing with pixels as
 tokens and kernels as experts, so the kernels follow vLLM's fused MoE
 (``moe_align_block_size``) and ScatterMoE:
 
 - :func:`sort_pixels` sorts the output pixels by selected kernel and pads
   each kernel's group to a multiple of the tile's pixel block, so that every
-  block of the sorted order holds one kernel's pixels. All of it runs on the
-  device: the grids are sized by the upper bound of the padded length, and
-  blocks past its end return at once, so nothing waits for the host.
+  block of the sorted order holds one kernel's pixels, in three launches on
+  the device: the grids are sized by the upper bound of the padded length,
+  and blocks past its end return at once, so nothing waits for the host.
 - Forward: per sorted block, an implicit GEMM of the gathered windows (read
   on the fly from the channels-last input, zero padding by masks) with the
-  block's kernel, written back in pixel order.
-- ``dx``: per tap, the block's ``dL/dy`` times that tap of its kernel, added
-  to the input rows it read. Within one tap no two output pixels read the
-  same input row, so the taps run as one launch each, in order: no atomics,
-  a deterministic sum.
+  block's kernel in one flat loop over taps x channel tiles, written back
+  in pixel order.
+- ``dx``: one launch over blocks, channel tiles and taps: the block's
+  ``dL/dy`` times one tap of its kernel, stored in that tap's plane (within
+  one tap no two output pixels read the same input row: no atomics); the
+  planes are summed in a fixed order, a deterministic sum.
 - ``dW`` and ``db``: one program per kernel and weight tile, looping over
   the kernel's sorted pixels (ScatterMoE's per-expert weight-gradient
   tiles): no atomics, deterministic.
-- Selection gradient ``dL/dz_n = <dL/dy, W_n * x + b_n>``: per block of
-  pixels and kernel ``n``, the response tile is formed and reduced against
-  ``dL/dy`` at once; the ``n`` responses are never stored.
+- Selection gradient ``dL/dz_n = <dL/dy, W_n * x + b_n>``: cuDNN's dense
+  convolutions over chunks of kernels (ops/selected_conv_torch.py), or per
+  block of pixels and kernel ``n`` a response tile formed and reduced
+  against ``dL/dy`` at once.
 
-Products accumulate in fp32 (fp64 for fp64 inputs), fp32 products in IEEE
-precision (never TF32). Kernels are launched with plain ``[grid]`` calls;
-with ``TRITON_INTERPRET=1`` set before this module is imported they run on
-CPU tensors (how the tests check them without a GPU).
+Tiles come from :data:`TILE_CONFIGS`, which
+``tools/analysis/compile_kernels.py`` compiles ahead of time. Products
+accumulate in fp32 (fp64 for fp64 inputs). Every launch runs under
+:func:`device_guard` of its tensors' device. Kernels are launched with
+plain ``[grid]`` calls; with ``TRITON_INTERPRET=1`` set before this module
+is imported they run on CPU tensors (how the tests check them without a
+GPU).
 """
 import contextlib
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 import triton
 import triton.language as tl
 
@@ -107,11 +120,28 @@ def precision_of(dtype: torch.dtype) -> str:
     if dtype in (torch.float16, torch.bfloat16):
         return 'half'
     if dtype == torch.float32:
-        return 'tf32' if torch.backends.cudnn.allow_tf32 else 'ieee'
+        return 'tf32' if _convolutions_use_tf32() else 'ieee'
     if dtype == torch.float64:
         return 'fp64'
     raise TypeError(f'PAFU on CUDA computes in float16, bfloat16, float32 '
                     f'and float64, got {dtype}')
+
+
+def _convolutions_use_tf32() -> bool:
+    """Whether PyTorch's cuDNN convolutions compute fp32 in TF32: from
+    torch 2.9 the per-operator flag, the first of conv's, cuDNN's and the
+    global ``fp32_precision`` that is not ``'none'`` (reading the legacy
+    ``allow_tf32`` raises once the two APIs were mixed); before,
+    ``torch.backends.cudnn.allow_tf32``."""
+    conv = getattr(torch.backends.cudnn, 'conv', None)
+    if conv is None:
+        return torch.backends.cudnn.allow_tf32
+    for precision in (conv.fp32_precision,
+                      torch.backends.cudnn.fp32_precision,
+                      torch.backends.fp32_precision):
+        if precision != 'none':
+            return precision == 'tf32'
+    return False
 
 
 def tile_config(precision: str, group_in: int,
@@ -200,9 +230,9 @@ def _forward_kernel(x_ptr, weight_ptr, bias_ptr, out_ptr, sorted_pixels_ptr,
                     in_channels, out_h, out_w, out_channels, group_in,
                     group_out, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                     KH: tl.constexpr, KW: tl.constexpr,
-                    HAS_BIAS: tl.constexpr, ACC: tl.constexpr, EXACT: tl.constexpr,
-                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                    BLOCK_K: tl.constexpr):
+                    HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+                    EXACT: tl.constexpr, BLOCK_M: tl.constexpr,
+                    BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """One sorted block of pixels times its kernel, for ``BLOCK_N`` output
     channels of one group (grid: blocks, groups x output channel tiles)."""
     block = tl.program_id(0)
@@ -294,7 +324,8 @@ def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
                         pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
                         KW: tl.constexpr, HAS_BIAS: tl.constexpr,
                         ACC: tl.constexpr, EXACT: tl.constexpr,
-                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                        BLOCK_K: tl.constexpr):
     """One tile of one kernel's ``dW`` (``BLOCK_N`` output channels of one
     group, one tap, ``BLOCK_K`` input channels), and with the first tile of
     each output tile ``db``, summed over the kernel's sorted pixels (grid:
@@ -349,8 +380,8 @@ def _selection_grad_kernel(x_ptr, weight_ptr, bias_ptr, grad_out_ptr,
                            stride_w, pad_h, pad_w, dil_h, dil_w, groups,
                            KH: tl.constexpr, KW: tl.constexpr,
                            HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
-                           EXACT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                           BLOCK_K: tl.constexpr):
+                           EXACT: tl.constexpr, BLOCK_M: tl.constexpr,
+                           BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """``<dL/dy, W_n * x + b_n>`` for ``BLOCK_M`` pixels in pixel order and
     kernel ``n`` (grid: pixel blocks, kernels), one response tile at a
     time."""
@@ -387,10 +418,93 @@ def _selection_grad_kernel(x_ptr, weight_ptr, bias_ptr, grad_out_ptr,
              total.to(grad_selection_ptr.dtype.element_ty), mask=valid)
 
 
+@triton.jit
+def _count_pixels_kernel(index_ptr, counts_ptr, num_pixels,
+                         KERNELS: tl.constexpr, SLICE: tl.constexpr):
+    """How many pixels of slice ``program_id(0)`` selected each kernel:
+    ``counts[slice, kernel]``."""
+    kernels = tl.arange(0, KERNELS)
+    pixels = tl.program_id(0) * SLICE + tl.arange(0, SLICE)
+    keys = tl.load(index_ptr + pixels, mask=pixels < num_pixels,
+                   other=KERNELS).to(tl.int32)
+    selected = (keys[None, :] == kernels[:, None]).to(tl.int32)
+    tl.store(counts_ptr + tl.program_id(0) * KERNELS + kernels,
+             tl.sum(selected, axis=1))
+
+
+@triton.jit
+def _place_groups_kernel(counts_ptr, kernel_starts_ptr, block_kernels_ptr,
+                         sorted_pixels_ptr, num_slices, num_kernels,
+                         num_pixels, num_blocks, BLOCK: tl.constexpr,
+                         KERNELS: tl.constexpr, CHUNK: tl.constexpr):
+    """One program: where each kernel's padded group starts, each block's
+    kernel, and the padding of the sorted order."""
+    kernels = tl.arange(0, KERNELS)
+    kernel_ok = kernels < num_kernels
+    totals = tl.zeros((KERNELS, ), dtype=tl.int32)
+    for first in range(0, num_slices, CHUNK):
+        slices = first + tl.arange(0, CHUNK)
+        totals += tl.sum(
+            tl.load(counts_ptr + slices[:, None] * KERNELS + kernels[None, :],
+                    mask=(slices < num_slices)[:, None], other=0), axis=0)
+    padded = (totals + (BLOCK - 1)) // BLOCK * BLOCK
+    # Inclusive prefix sums as sums of a triangle (triton 2.1 cannot scan
+    # a reduction's result).
+    ends = tl.sum(tl.where(kernels[None, :] <= kernels[:, None],
+                           padded[None, :], 0), axis=1)
+    starts = ends - padded
+    tl.store(kernel_starts_ptr + kernels, starts, mask=kernel_ok)
+    tl.store(kernel_starts_ptr + num_kernels, tl.sum(padded, axis=0))
+    real_ends = starts + totals
+    for first in range(0, num_blocks * BLOCK, CHUNK):
+        places = first + tl.arange(0, CHUNK)
+        real = tl.sum(((places[:, None] >= starts[None, :]) &
+                       (places[:, None] < real_ends[None, :]) &
+                       kernel_ok[None, :]).to(tl.int32), axis=1)
+        tl.store(sorted_pixels_ptr + places,
+                 tl.zeros((CHUNK, ), dtype=tl.int32) + num_pixels,
+                 mask=(places < num_blocks * BLOCK) & (real == 0))
+    for first in range(0, num_blocks, CHUNK):
+        blocks = first + tl.arange(0, CHUNK)
+        before = ((ends[None, :] <= blocks[:, None] * BLOCK) &
+                  kernel_ok[None, :]).to(tl.int32)
+        tl.store(block_kernels_ptr + blocks, tl.sum(before, axis=1),
+                 mask=blocks < num_blocks)
+
+
+@triton.jit
+def _scatter_pixels_kernel(index_ptr, counts_ptr, kernel_starts_ptr,
+                           sorted_pixels_ptr, num_pixels, num_kernels,
+                           KERNELS: tl.constexpr, SLICE: tl.constexpr,
+                           CHUNK: tl.constexpr):
+    """Slice ``program_id(0)``'s pixels to their places in the sorted
+    order: after their kernel's pixels of earlier slices, in pixel order
+    within the slice (a stable sort)."""
+    kernels = tl.arange(0, KERNELS)
+    offsets = tl.load(kernel_starts_ptr + kernels, mask=kernels < num_kernels,
+                      other=0)
+    this_slice = tl.program_id(0)
+    for first in range(0, this_slice, CHUNK):
+        slices = first + tl.arange(0, CHUNK)
+        offsets += tl.sum(
+            tl.load(counts_ptr + slices[:, None] * KERNELS + kernels[None, :],
+                    mask=(slices < this_slice)[:, None], other=0), axis=0)
+    pixels = this_slice * SLICE + tl.arange(0, SLICE)
+    keys = tl.load(index_ptr + pixels, mask=pixels < num_pixels,
+                   other=KERNELS).to(tl.int32)
+    selected = keys[None, :] == kernels[:, None]
+    ranks = tl.cumsum(selected.to(tl.int32), axis=1) - 1
+    places = tl.sum(tl.where(selected, ranks + offsets[:, None], 0), axis=0)
+    tl.store(sorted_pixels_ptr + places, pixels, mask=pixels < num_pixels)
+
+
 def sort_pixels(index: torch.Tensor, num_kernels: int,
                 block: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pixels sorted by selected kernel, each kernel's group padded to a
-    multiple of ``block`` (vLLM's ``moe_align_block_size``), on the device.
+    multiple of ``block`` (vLLM's ``moe_align_block_size``), on the device
+    in three launches: per-slice counts, the groups' places (one program),
+    the scatter (each slice after the counts of those before it); keys
+    compared as int32.
 
     Args:
         index (Tensor): int64 ``(P,)`` in ``[0, num_kernels)``.
@@ -406,29 +520,23 @@ def sort_pixels(index: torch.Tensor, num_kernels: int,
         padded length). Kernels no pixel selected have empty groups.
     """
     pixels = index.numel()
-    device = index.device
-    keys = index.to(torch.int32)  # a 32-bit radix sort
-    counts = torch.zeros(num_kernels, dtype=torch.int32,
-                         device=device).scatter_add_(0, index,
-                                                     torch.ones_like(keys))
-    padded_ends = torch.cumsum((counts + (block - 1)) // block * block, 0,
-                               dtype=torch.int32)
-    kernel_starts = F.pad(padded_ends, (1, 0))
-    order = torch.argsort(keys, stable=True)
-    # Sorted position i of a kernel-k pixel goes to i + shifts[k].
-    shifts = kernel_starts[:-1] - (
-        torch.cumsum(counts, 0, dtype=torch.int32) - counts)
-    blocks = -(-(pixels + num_kernels * (block - 1)) // block)
-    sorted_pixels = torch.full((blocks * block, ), pixels, dtype=torch.int32,
-                               device=device)
-    sorted_pixels.scatter_(
-        0,
-        torch.arange(pixels, device=device) + shifts[keys[order]],
-        order.to(torch.int32))
-    block_kernels = torch.searchsorted(
-        padded_ends,
-        torch.arange(0, blocks * block, block, dtype=torch.int32,
-                     device=device), right=True, out_int32=True)
+    kernels = max(2, triton.next_power_of_2(num_kernels))
+    # A slice's one-hot (kernels x slice) stays within registers.
+    slice_size = max(16, 4096 // kernels)
+    slices = max(1, triton.cdiv(pixels, slice_size))
+    blocks = triton.cdiv(pixels + num_kernels * (block - 1), block)
+    counts = index.new_empty(slices, kernels, dtype=torch.int32)
+    sorted_pixels = index.new_empty(blocks * block, dtype=torch.int32)
+    block_kernels = index.new_empty(blocks, dtype=torch.int32)
+    kernel_starts = index.new_empty(num_kernels + 1, dtype=torch.int32)
+    _count_pixels_kernel[(slices, )](index, counts, pixels, kernels,
+                                     slice_size)
+    _place_groups_kernel[(1, )](counts, kernel_starts, block_kernels,
+                                sorted_pixels, slices, num_kernels, pixels,
+                                blocks, block, kernels, 256)
+    _scatter_pixels_kernel[(slices, )](index, counts, kernel_starts,
+                                       sorted_pixels, pixels, num_kernels,
+                                       kernels, slice_size, 64)
     return sorted_pixels, block_kernels, kernel_starts
 
 

@@ -22,17 +22,27 @@ SYNCHRONISING_OPS = {
 }
 
 
+# Ops that allocate or alias without computing (no kernel launch).
+NO_LAUNCH_OPS = {
+    'aten.empty', 'aten.empty_like', 'aten.new_empty', 'aten.empty_strided',
+    'aten.detach'
+}
+
+
 class _Counting(TorchDispatchMode):
-    """Counts torch ops by name (the plugin's own ops count as none: what
-    they run is counted through :func:`_counted_inside`)."""
+    """Counts the torch ops that launch device work, by name: views and
+    allocations are none, nor are the plugin's own ops (what they run is
+    counted through :func:`_counted_inside`)."""
 
     def __init__(self):
         super().__init__()
         self.ops = collections.Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func.namespace != 'pafu_acda_mm':
-            self.ops[f'{func.namespace}.{func._opname}'] += 1
+        name = f'{func.namespace}.{func._opname}'
+        if not (func.namespace == 'pafu_acda_mm' or func.is_view
+                or name in NO_LAUNCH_OPS):
+            self.ops[name] += 1
         return func(*args, **(kwargs or {}))
 
 
@@ -65,14 +75,22 @@ class _CountedLaunches:
         return counted
 
 
-# From the design, per training step of one PAFU layer (selector, Gumbel-
-# softmax, selected conv forward and backward, dx, dW, db, dz).
-MAX_KERNEL_LAUNCHES = 4
-MAX_TORCH_OPS = 150
+# From the design, per training step of one PAFU layer with n = 4 kernels.
+# Triton: the pixel sort (3 launches) and the forward; the sort again (the
+# op's backward is handed the selected index, not the forward's sort), dx
+# and dW with db (one launch each); the selection gradient by cuDNN.
+MAX_KERNEL_LAUNCHES = 9
+# Torch: the selector (2 convs, 2 BatchNorms, ReLU), the Gumbel-softmax
+# (noise, logs, softmax, argmax, one-hot, straight-through), the loss and
+# all their backwards: about 40; the selected conv itself: the argmax, dx's
+# zeroed planes and their sum, dz's 2 chunks of a dense conv, a product and
+# a sum, and their concatenation.
+MAX_TORCH_OPS = 60
 
 
 def test_a_pafu_training_step_launches_few_kernels_and_ops(
         triton_ops, triton_device, monkeypatch):
+    monkeypatch.setattr(triton_ops, 'SELECTION_GRADIENT', 'cudnn')
     launches = collections.Counter()
     for name in dir(triton_ops):
         if name.endswith('_kernel'):

@@ -296,8 +296,9 @@ def test_every_launch_runs_on_its_tensors_device(triton_device, launches):
     device: Triton launches on the current CUDA device, not the tensors'."""
     _compare(triton_device, dict(size=(5, 4)))
     assert {name for name, _, _ in launches} == {
-        '_forward_kernel', '_input_grad_kernel', '_weight_grad_kernel',
-        '_selection_grad_kernel'
+        '_count_pixels_kernel', '_place_groups_kernel',
+        '_scatter_pixels_kernel', '_forward_kernel', '_input_grad_kernel',
+        '_weight_grad_kernel', '_selection_grad_kernel'
     }
     tensors_device = torch.empty(0, device=triton_device).device
     assert all(device == tensors_device for _, device, _ in launches)
@@ -312,8 +313,9 @@ def test_fp32_products_follow_cudnns_tf32_flag(triton_device, launches,
     monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', allow_tf32)
     _compare(triton_device, dict(channels=(16, 16)),
              tolerance=5e-3 if allow_tf32 else 1e-5)
-    assert launches
-    assert all(args['EXACT'] is not allow_tf32 for _, _, args in launches)
+    products = [args for _, _, args in launches if 'EXACT' in args]
+    assert len(products) == 4
+    assert all(args['EXACT'] is not allow_tf32 for args in products)
 
 
 def test_selection_gradient_by_dense_convolutions(triton_ops, triton_device,
@@ -327,3 +329,15 @@ def test_selection_gradient_by_dense_convolutions(triton_ops, triton_device,
     monkeypatch.setattr(triton_ops, 'SELECTION_GRADIENT', 'dense')
     with pytest.raises(ValueError, match="SELECTION_GRADIENT must be"):
         _compare(triton_device, dict(size=(4, 4)))
+
+
+def test_fp32_precision_follows_the_per_operator_flag(triton_kernels,
+                                                      monkeypatch):
+    """torch >= 2.9's ``torch.backends.cudnn.conv.fp32_precision`` (after
+    which reading ``allow_tf32`` raises if the two APIs were mixed)."""
+    conv = getattr(torch.backends.cudnn, 'conv', None)
+    if conv is None:
+        pytest.skip('torch < 2.9 has allow_tf32 only')
+    for precision in ('ieee', 'tf32'):
+        monkeypatch.setattr(conv, 'fp32_precision', precision)
+        assert triton_kernels.precision_of(torch.float32) == precision

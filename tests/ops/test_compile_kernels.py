@@ -1,8 +1,8 @@
 """PAFU's Triton kernels compile ahead of time for NVIDIA GPUs, without one
 (tools/analysis/compile_kernels.py), with this environment's Triton: every
 kernel in every dtype and every tile configuration the dispatcher can
-choose for sm_80 and sm_90, the widest of each precision for the other
-architectures. Marked ``aot_compile``, which both torch environments run."""
+choose for sm_80 and sm_90, the widest of each precision but fp64 for
+sm_86 and sm_89 (sm_70 has no tensor-core products in Triton). Marked ``aot_compile``, which both torch environments run."""
 import importlib
 import sys
 
@@ -35,12 +35,16 @@ def test_every_configuration_compiles_for_sm80_and_sm90(compile_kernels):
     spills in half precision; the half-precision inner loops pipelined."""
     reports = compile_kernels.compile_all(compile_kernels.MAIN_ARCHS)
     kernels = {report.kernel for report in reports}
-    assert kernels == {'_forward_kernel', '_input_grad_kernel',
-                       '_weight_grad_kernel', '_selection_grad_kernel'}
+    assert kernels == {
+        '_count_pixels_kernel', '_place_groups_kernel',
+        '_scatter_pixels_kernel', '_forward_kernel', '_input_grad_kernel',
+        '_weight_grad_kernel', '_selection_grad_kernel'
+    }
     _assert_compiled(compile_kernels, reports)
 
 
 def test_widest_configurations_compile_for_the_other_archs(compile_kernels):
-    reports = compile_kernels.compile_all(compile_kernels.OTHER_ARCHS,
-                                          widest_only=True)
+    reports = compile_kernels.compile_all(
+        compile_kernels.OTHER_ARCHS, compile_kernels.OTHER_ARCH_PRECISIONS,
+        widest_only=True)
     _assert_compiled(compile_kernels, reports)
