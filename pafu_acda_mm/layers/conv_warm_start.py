@@ -19,8 +19,8 @@ PERTURBATION_SEED = 2019
 def _check_conv_bias(conv_weight: torch.Tensor,
                      conv_bias: Optional[torch.Tensor]) -> None:
     if conv_weight.dim() != 4:
-        raise ValueError('conv_weight must be (C_out, C_in // groups, kh, kw), '
-                         f'got shape {tuple(conv_weight.shape)}')
+        raise ValueError('conv_weight must be (C_out, C_in // groups, kh, '
+                         f'kw), got shape {tuple(conv_weight.shape)}')
     if conv_bias is not None and conv_bias.shape != conv_weight.shape[:1]:
         raise ValueError(f'conv_bias must be ({conv_weight.shape[0]},), got '
                          f'shape {tuple(conv_bias.shape)}')
@@ -55,7 +55,8 @@ def _perturbation_directions(rows: torch.Tensor,
     for kernel_noise in noise:
         residue = kernel_noise
         for vector in basis:
-            residue = residue - (residue * vector).sum(1, keepdim=True) * vector
+            residue = residue - (residue * vector).sum(
+                1, keepdim=True) * vector
         norm = residue.norm(dim=1, keepdim=True)
         # Relative to the noise: what is left once the room is used up is
         # rounding.

@@ -62,8 +62,8 @@ class LoadSummary:
         return text
 
     def log(self) -> None:
-        print_log(self.line(), logger='current',
-                  level=logging.WARNING if self.not_converted else logging.INFO)
+        level = logging.WARNING if self.not_converted else logging.INFO
+        print_log(self.line(), logger='current', level=level)
 
 
 # Summaries of the loads running now, keyed by the id of the load's shared
@@ -119,8 +119,9 @@ def _summary_of_current_load(missing_keys: List[str]) -> LoadSummary:
     return summary
 
 
-def constant_prediction_entries(predictor: nn.Module,
-                                values: torch.Tensor) -> Dict[str, torch.Tensor]:
+def constant_prediction_entries(
+        predictor: nn.Module,
+        values: torch.Tensor) -> Dict[str, torch.Tensor]:
     """State dict entries with which a :class:`PixelPredictor` predicts
     ``values`` at every pixel, whatever its input.
 
@@ -153,9 +154,10 @@ def constant_prediction_entries(predictor: nn.Module,
     return entries
 
 
-def _is_plain_conv(state_dict: dict, prefix: str, own_modules) -> bool:
+def _is_plain_conv(state_dict: dict, prefix: str,
+                   own_modules: List[str]) -> bool:
     """Whether ``state_dict`` holds a plain conv at ``prefix``: a 4-D
-    ``weight`` and nothing of the layer's submodules."""
+    ``weight`` and nothing of the layer's submodules (their names)."""
     weight = state_dict.get(prefix + 'weight')
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
         return False
@@ -183,7 +185,8 @@ def convert_plain_conv(layer: nn.Module, state_dict: dict, prefix: str,
             module of one load.
         converter (callable): See :data:`Converter`.
     """
-    if not _is_plain_conv(state_dict, prefix, dict(layer.named_children())):
+    children = [child for child, _ in layer.named_children()]
+    if not _is_plain_conv(state_dict, prefix, children):
         return
     summary = _summary_of_current_load(missing_keys)
     name = prefix[:-1] or type(layer).__name__

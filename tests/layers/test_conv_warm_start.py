@@ -4,14 +4,14 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from conv_warm_start_checks import SUMMARY, pafu_step0_bound, summary_lines
 from mmengine.runner.checkpoint import load_state_dict as mmengine_load
+from pafu_selection import force_kernel
 
 from pafu_acda_mm.layers import (ACDA, PAFU, multiscale_fourier_bessel_bases,
                                  pafu_decorrelation_loss)
 from pafu_acda_mm.layers.conv_warm_start import (acda_params_from_conv,
                                                  pafu_params_from_conv)
-from conv_warm_start_checks import SUMMARY, pafu_step0_bound, summary_lines
-from pafu_selection import force_kernel
 
 # -- PAFU ---------------------------------------------------------------------
 
@@ -263,8 +263,8 @@ def test_a_layer_of_other_channels_is_named_and_keeps_the_mismatch():
     (line, ) = lines
     assert line.startswith(f'{SUMMARY} into 1 adaptive layers (PAFU: 1); '
                            'not converted (1')
-    assert 'third: conv weight (5, 8, 1, 1), this layer converts (4, 8, 1, 1)' \
-        in line
+    assert ('third: conv weight (5, 8, 1, 1), this layer converts '
+            '(4, 8, 1, 1)') in line
 
 
 def test_an_adaptive_checkpoint_loads_as_saved():
@@ -285,7 +285,7 @@ def test_a_plain_conv_without_bias_gives_a_zero_bias():
     assert pafu.weight.is_contiguous(memory_format=torch.channels_last)
 
 
-# -- Fine-tuning leaves the symmetric point ------------------------------------
+# -- Fine-tuning leaves the symmetric point -----------------------------------
 
 
 def test_fine_tuning_from_a_warm_start_parts_the_kernels():

@@ -6,25 +6,24 @@ as that model: mmpretrain's ResNet through ``init_cfg=dict(type=
 ``load_checkpoint`` (what ``load_from`` calls); and fine-tunes from there."""
 import copy
 import re
-
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from conv_warm_start_checks import pafu_step0_bound, summary_lines
 from mmagic.structures import DataSample
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
-
-import pafu_acda_mm  # noqa: F401  registers PAFU and ACDA
-from conv_warm_start_checks import pafu_step0_bound, summary_lines
-from pafu_acda_mm.engine import build_model_from_config
-from pafu_acda_mm.layers import ACDA, PAFU
-from pafu_acda_mm.layers.conv_warm_start import acda_params_from_conv
 from test_upstream_zoo_swaps import _one_thread  # noqa: F401  a fixture
 from zoo_swaps import (PSPNET, RESNET18, adaptive_layers, cls_batch, load,
                        seg_batch, swap_backbone)
+
+import pafu_acda_mm.mmseg  # noqa: F401  registers PAFUPSPHead
+from pafu_acda_mm.engine import build_model_from_config
+from pafu_acda_mm.layers import ACDA, PAFU
+from pafu_acda_mm.layers.conv_warm_start import acda_params_from_conv
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs' / 'pafu_sr'
 
@@ -118,8 +117,6 @@ def test_pspnet_with_pafu_ppm_starts_as_the_plain_pspnet(tmp_path):
     cfg.model.decode_head.type = 'PAFUPSPHead'
     cfg.model.decode_head.pafu_cfg = EXACT_PAFU
     cfg.model.pretrained = str(backbone_checkpoint)
-    cfg.custom_imports = dict(imports=['pafu_acda_mm.mmseg'])
-    import pafu_acda_mm.mmseg  # noqa: F401  registers PAFUPSPHead
     with summary_lines() as lines:
         model = _build(PSPNET, cfg)
         backbone_layers = len(adaptive_layers(model.backbone))
