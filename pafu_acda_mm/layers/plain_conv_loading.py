@@ -188,12 +188,14 @@ def convert_plain_conv(layer: nn.Module, state_dict: dict, prefix: str,
     children = [child for child, _ in layer.named_children()]
     if not _is_plain_conv(state_dict, prefix, children):
         return
-    summary = _summary_of_current_load(missing_keys)
-    name = prefix[:-1] or type(layer).__name__
     weight = state_dict[prefix + 'weight']
     bias = state_dict.get(prefix + 'bias')
     conv_shape = (layer.out_channels, layer.in_channels // layer.groups,
                   *layer.kernel_size)
+    if weight.shape != conv_shape and weight.shape == layer.weight.shape:
+        return  # the layer's own weight, saved without its submodules
+    summary = _summary_of_current_load(missing_keys)
+    name = prefix[:-1] or type(layer).__name__
     try:
         if tuple(weight.shape) != conv_shape:
             raise ValueError(f'conv weight {tuple(weight.shape)}, this layer '

@@ -272,6 +272,12 @@ def test_an_adaptive_checkpoint_loads_as_saved():
     model = _Net(_pafu, ACDA)
     with summary_lines() as lines:
         model.load_state_dict(source.state_dict())
+        # Without the selectors and generators: their weights, as saved.
+        model.load_state_dict({
+            name: value
+            for name, value in source.state_dict().items()
+            if 'selector' not in name and 'generator' not in name
+        }, strict=False)
     for name, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[name], value), name
     assert lines == []
