@@ -7,13 +7,12 @@ the plugin. Mirrors the upstream ``tools/train.py`` arguments. Distributed:
 import argparse
 import logging
 
-from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from pafu_acda_mm.engine import (RNGStateHook, SelectionHealthHook,
-                                 add_runner_arguments, build_runner,
+from pafu_acda_mm.engine import (add_runner_arguments, build_runner,
                                  checkpoint_defect, destroy_distributed,
                                  find_readable_checkpoint, load_run_config)
+from pafu_acda_mm.engine.runner_setup import add_training_hooks
 
 
 def parse_args():
@@ -64,20 +63,7 @@ def main():
             raise SystemExit(f'cannot resume from {cfg.load_from}: the '
                              f'checkpoint is unreadable ({defect})')
 
-    # Old checkpoints are removed only once the next one is complete.
-    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
-    if checkpoint_hook is not None and checkpoint_hook.get('type') in (
-            'CheckpointHook', CheckpointHook):
-        checkpoint_hook.type = 'CrashSafeCheckpointHook'
-
-    # A resumed run continues the random streams (PAFU's Gumbel noise), and
-    # the log shows whether the PAFU selections collapsed.
-    custom_hooks = list(cfg.get('custom_hooks', []))
-    for hook_class in (RNGStateHook, SelectionHealthHook):
-        if not any(hook.get('type') in (hook_class.__name__, hook_class)
-                   for hook in custom_hooks):
-            custom_hooks.append(dict(type=hook_class.__name__))
-    cfg.custom_hooks = custom_hooks
+    add_training_hooks(cfg)
 
     build_runner(cfg).train()
     destroy_distributed()

@@ -12,11 +12,19 @@ from typing import Optional, Tuple
 
 import torch.nn as nn
 from mmengine.config import Config, DictAction
+from mmengine.hooks import CheckpointHook
 from mmengine.registry import MODELS, RUNNERS, init_default_scope
 from mmengine.runner import Runner
 from mmengine.utils import import_modules_from_strings
 
+from .atomic_checkpoints import CrashSafeCheckpointHook
 from .distributed import LAUNCHERS, setup_cpu_distributed
+from .rng_state_hook import RNGStateHook
+from .runtime_changes import runtime_change_enabled
+from .selection_health import SelectionHealthHook
+
+# Setting it to 0 keeps a config's hooks as written (see add_training_hooks).
+TRAIN_HOOKS_VARIABLE = 'PAFU_ACDA_MM_TRAIN_HOOKS'
 
 
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +89,35 @@ def build_model_from_config(
     if cfg.get('default_scope') is not None:
         init_default_scope(cfg.default_scope)
     return cfg, MODELS.build(cfg.model).eval()
+
+
+def add_training_hooks(cfg: Config) -> bool:
+    """Make ``cfg``'s training crash-safe and observable, unless
+    ``PAFU_ACDA_MM_TRAIN_HOOKS=0``: mmengine's ``CheckpointHook`` becomes
+    :class:`CrashSafeCheckpointHook` (old checkpoints are removed only once
+    the next one is complete), and :class:`RNGStateHook` (a resumed run
+    continues PAFU's Gumbel noise) and :class:`SelectionHealthHook` (the log
+    shows whether selections collapsed) join ``custom_hooks`` where absent.
+
+    Args:
+        cfg (Config): A training config, changed in place.
+
+    Returns:
+        bool: Whether the hooks were added.
+    """
+    if not runtime_change_enabled(TRAIN_HOOKS_VARIABLE):
+        return False
+    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint_hook is not None and checkpoint_hook.get('type') in (
+            'CheckpointHook', CheckpointHook):
+        checkpoint_hook.type = CrashSafeCheckpointHook.__name__
+    custom_hooks = list(cfg.get('custom_hooks', []))
+    for hook_class in (RNGStateHook, SelectionHealthHook):
+        if not any(hook.get('type') in (hook_class.__name__, hook_class)
+                   for hook in custom_hooks):
+            custom_hooks.append(dict(type=hook_class.__name__))
+    cfg.custom_hooks = custom_hooks
+    return True
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -5,6 +5,8 @@ from mmengine.config import Config
 
 from pafu_acda_mm.engine import (add_runner_arguments,
                                  enable_result_visualization, load_run_config)
+from pafu_acda_mm.engine.runner_setup import (TRAIN_HOOKS_VARIABLE,
+                                              add_training_hooks)
 
 
 def test_run_config_applies_upstream_arguments(tmp_path):
@@ -79,3 +81,32 @@ def test_custom_imports_given_by_cfg_options_are_imported(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop('cfg_options_plugin', None)
+
+
+@pytest.mark.parametrize('switch', [None, '1', '0'])
+def test_training_hooks_are_added_unless_switched_off(monkeypatch, switch):
+    if switch is None:
+        monkeypatch.delenv(TRAIN_HOOKS_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(TRAIN_HOOKS_VARIABLE, switch)
+    cfg = Config(
+        dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook')),
+             custom_hooks=[dict(type='RNGStateHook', seed_offset=1)]))
+    added = add_training_hooks(cfg)
+    hook_types = [hook['type'] for hook in cfg.custom_hooks]
+    if switch == '0':
+        assert not added
+        assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
+        assert hook_types == ['RNGStateHook']
+    else:
+        assert added
+        assert cfg.default_hooks.checkpoint.type == 'CrashSafeCheckpointHook'
+        # The config's own RNGStateHook is kept, not duplicated.
+        assert hook_types == ['RNGStateHook', 'SelectionHealthHook']
+        assert cfg.custom_hooks[0]['seed_offset'] == 1
+
+
+def test_training_hooks_switch_refuses_other_values(monkeypatch):
+    monkeypatch.setenv(TRAIN_HOOKS_VARIABLE, 'off')
+    with pytest.raises(ValueError, match=TRAIN_HOOKS_VARIABLE):
+        add_training_hooks(Config(dict()))
