@@ -68,8 +68,8 @@ class LoadSummary:
 
 # Summaries of the loads running now, keyed by the id of the load's shared
 # missing-keys list (held, so the id is not reused while pending), with the
-# load's root.
-_PENDING: Dict[int, Tuple[List[str], nn.Module, LoadSummary]] = {}
+# load's root (weakly: a load that raised never pops its entry).
+_PENDING: Dict[int, Tuple[List[str], weakref.ref, LoadSummary]] = {}
 # Roots that carry the summary's post hook (one hook per root).
 _HOOKED_ROOTS = weakref.WeakSet()
 
@@ -99,7 +99,7 @@ def _log_summary(module: nn.Module, incompatible_keys) -> None:
     reaches it as a submodule, it must wait for that load's root.
     """
     key = id(incompatible_keys.missing_keys)
-    if key in _PENDING and _PENDING[key][1] is module:
+    if key in _PENDING and _PENDING[key][1]() is module:
         _PENDING.pop(key)[2].log()
 
 
@@ -115,7 +115,7 @@ def _summary_of_current_load(missing_keys: List[str]) -> LoadSummary:
     if root not in _HOOKED_ROOTS:
         root.register_load_state_dict_post_hook(_log_summary)
         _HOOKED_ROOTS.add(root)
-    _PENDING[id(missing_keys)] = (missing_keys, root, summary)
+    _PENDING[id(missing_keys)] = (missing_keys, weakref.ref(root), summary)
     return summary
 
 
