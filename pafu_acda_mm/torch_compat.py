@@ -56,6 +56,7 @@ else:
     import torch._dynamo
     is_compiling = torch._dynamo.is_compiling
 
+
 def library_op(qualname: str,
                implementation: Callable,
                fake: Callable,
@@ -139,6 +140,8 @@ def add_safe_globals(safe_globals: Iterable[SafeGlobal]) -> None:
         _extra_safe_globals[name] = obj
 
 
+# A version difference: torch < 2.6 only (2.6+ extends its own weights-only
+# unpickler through add_safe_globals, so this private import runs nowhere else).
 class _RestrictedUnpickler(pickle.Unpickler):
     """The unpickler of weights-only loads on torch < 2.6, with the extra
     globals: ``find_class`` is the only way a pickle reaches an object, so a

@@ -78,14 +78,11 @@ def pafu_to_conv2d(pafu: PAFU, kernel: int) -> nn.Conv2d:
         raise ValueError(f'kernel must be in [0, {pafu.num_kernels}), got '
                          f'{kernel!r}')
     full_h, full_w = pafu.kernel_size
-    size, border = None, 0
-    if pafu.kernel_sizes is not None:
-        size = pafu.kernel_sizes[kernel * len(pafu.kernel_sizes) //
-                                 pafu.num_kernels]
-        border = (full_h - size) // 2
-        if any(p < d * border for p, d in zip(pafu.padding, pafu.dilation)):
-            size, border = None, 0
-    conv = build_conv_like(pafu, dict(type='Conv2d'), size)
+    border = pafu.kernel_border(kernel)
+    if any(p < d * border for p, d in zip(pafu.padding, pafu.dilation)):
+        border = 0
+    conv = build_conv_like(pafu, dict(type='Conv2d'),
+                           full_h - 2 * border if border else None)
     rows = slice(kernel * pafu.out_channels, (kernel + 1) * pafu.out_channels)
     with torch.no_grad():
         conv.weight.copy_(pafu.kernels[rows, :, border:full_h - border,

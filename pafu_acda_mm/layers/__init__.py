@@ -1,5 +1,6 @@
 """Pure-torch PAFU and ACDA layers, registered in mmengine's ``MODELS``."""
-from .acda import ACDA, acda_conv2d, acda_conv2d_taps
+from .acda import ACDA
+from .acda_conv import acda_conv2d, acda_conv2d_taps
 from .fourier_bessel import (fourier_bessel_bases,
                              multiscale_fourier_bessel_bases)
 from .gumbel import gumbel_argmax, straight_through_gumbel_softmax

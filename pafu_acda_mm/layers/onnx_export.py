@@ -26,6 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .acda_conv import coefficient_kernel, scale_input
 from .gumbel import gumbel_argmax
 
 
@@ -84,12 +85,9 @@ def _kernel_taps(pafu: nn.Module) -> List[List[int]]:
     """Per kernel, the flat tap indices ``u * kw + v`` of its support: a
     smaller kernel of a mixed group multiplies only its own window."""
     size_h, size_w = pafu.kernel_size
-    if pafu.kernel_sizes is None:
-        return [list(range(size_h * size_w))] * pafu.num_kernels
-    per_size = pafu.num_kernels // len(pafu.kernel_sizes)
     taps = []
     for kernel in range(pafu.num_kernels):
-        border = (size_h - pafu.kernel_sizes[kernel // per_size]) // 2
+        border = pafu.kernel_border(kernel)
         taps.append([
             u * size_w + v for u in range(border, size_h - border)
             for v in range(border, size_w - border)
@@ -189,7 +187,7 @@ def acda_onnx_forward(acda: nn.Module, x: torch.Tensor) -> torch.Tensor:
     # Per pixel (m, K) @ (K, C_in): the atoms' responses (B, Ho, Wo, m, C).
     atom_out = torch.matmul(alpha.permute(0, 3, 4, 1, 2),
                             responses.permute(0, 3, 4, 2, 1))
-    out = _coefficient_conv(acda, atom_out)
+    out = _coefficient_conv_image(acda, atom_out)
     return out[0] if unbatched else out
 
 
@@ -213,33 +211,25 @@ def _basis_responses(acda: nn.Module, x: torch.Tensor,
              len(acda.scales))
     responses = []
     for size, bases in zip(acda.scales, acda.fb_bases):
-        # A smaller scale sits centred in the k x k window.
-        scale_padding = tuple(p - d * ((kernel_size - size) // 2)
-                              for p, d in zip(padding, acda.dilation))
-        # A negative amount (a smaller scale with less padding than its
-        # border) crops.
-        crop = [min(p, 0) for p in scale_padding]
-        x_in = F.pad(x, [crop[1]] * 2 + [crop[0]] * 2) if any(crop) else x
+        x_in, scale_padding = scale_input(x, size, kernel_size, padding,
+                                          acda.dilation)
         # Output channel c * m' + j: input channel c times basis j.
         weight = bases.to(x.dtype).repeat(channels, 1, 1).unsqueeze(1)
-        response = F.conv2d(x_in, weight, None, acda.stride,
-                            [max(p, 0) for p in scale_padding],
+        response = F.conv2d(x_in, weight, None, acda.stride, scale_padding,
                             acda.dilation, channels)
         responses.append(_unflatten(response, 1, (channels, count)))
     return torch.cat(responses, dim=2)
 
 
-def _coefficient_conv(acda: nn.Module,
-                      atom_out: torch.Tensor) -> torch.Tensor:
-    """The 1x1 coefficient conv ``A`` on atom responses ``(B, H_out, W_out,
-    m, C_in)``: ``(B, C_out, H_out, W_out)``."""
-    num_atoms, channels, groups = acda.num_atoms, acda.in_channels, acda.groups
-    out_channels = acda.out_channels
+def _coefficient_conv_image(acda: nn.Module,
+                            atom_out: torch.Tensor) -> torch.Tensor:
+    """The 1x1 coefficient conv ``A`` (:func:`~.acda_conv.coefficient_kernel`)
+    on atom responses ``(B, H_out, W_out, m, C_in)`` arranged as one NCHW
+    image (a Reshape and a Transpose): ``(B, C_out, H_out, W_out)``."""
+    channels, groups = acda.in_channels, acda.groups
     # A's input channels are group-major, then atom, then channel.
     image = _unflatten(atom_out, 4, (groups, channels // groups)).permute(
         0, 4, 3, 5, 1, 2).flatten(1, 3)
-    kernel = acda.weight.view(out_channels, channels // groups,
-                              num_atoms).transpose(1, 2).reshape(
-                                  out_channels, -1, 1, 1)
-    return F.conv2d(image, kernel, acda.bias, groups=groups)
+    return F.conv2d(image, coefficient_kernel(acda.weight, acda.num_atoms),
+                    acda.bias, groups=groups)
 

@@ -1,5 +1,6 @@
 """PAFU: pixel adaptive filtering unit (Kokkinos et al. 2019)."""
-from typing import Optional, Sequence, Tuple, Union
+from functools import partial
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -92,16 +93,12 @@ class PAFU(PlainConvLoading, Conv2dGeometry):
         self.warm_start_eps = warm_start_eps
         self.kernel_sizes = self._check_kernel_sizes(kernel_sizes)
         size_h, size_w = self.kernel_size
-        # Consecutive blocks of kernels per size, each support centred;
-        # broadcast over a kernel's (C_out, C_in / groups) dims.
-        support = torch.ones(num_kernels, 1, 1, size_h, size_w)
-        if self.kernel_sizes is not None:
-            support.zero_()
-            per_size = num_kernels // len(self.kernel_sizes)
-            for n in range(num_kernels):
-                border = (size_h - self.kernel_sizes[n // per_size]) // 2
-                support[n, ..., border:size_h - border,
-                        border:size_w - border] = 1
+        # Each kernel's support, broadcast over its (C_out, C_in / groups)
+        # dims.
+        support = torch.zeros(num_kernels, 1, 1, size_h, size_w)
+        for n in range(num_kernels):
+            border = self.kernel_border(n)
+            support[n, ..., border:size_h - border, border:size_w - border] = 1
         self.register_buffer('kernel_support', support, persistent=False)
         # Channels-last: each kernel's (C_out, kh * kw * C_in) GEMM matrix
         # is then a view (ops/selected_conv_cpu.py).
@@ -135,6 +132,25 @@ class PAFU(PlainConvLoading, Conv2dGeometry):
                 f'num_kernels={self.num_kernels} must be a multiple of the '
                 f'number of kernel_sizes {sizes}')
         return tuple(sorted(sizes))
+
+    def kernel_border(self, kernel: int) -> int:
+        """The zero border around kernel ``kernel``'s support in its stored
+        ``(kh, kw)`` window: the one place that says which size is kernel
+        ``n`` of a mixed group (consecutive blocks of ``num_kernels /
+        len(kernel_sizes)`` kernels per size, ascending, each centred).
+
+        Args:
+            kernel (int): Index in ``[0, num_kernels)``.
+
+        Returns:
+            int: ``(kernel_size - size of kernel) // 2``; 0 without
+            ``kernel_sizes``.
+        """
+        if self.kernel_sizes is None:
+            return 0
+        size = self.kernel_sizes[kernel * len(self.kernel_sizes) //
+                                 self.num_kernels]
+        return (self.kernel_size[0] - size) // 2
 
     @property
     def kernels(self) -> torch.Tensor:
@@ -194,8 +210,21 @@ class PAFU(PlainConvLoading, Conv2dGeometry):
             ``return_selection`` the ``(B, H_out, W_out)`` int64 index map
             (without ``B`` for an unbatched input).
         """
-        if torch.onnx.is_in_onnx_export():  # traceable standard operators
-            return pafu_onnx_forward(self, x, return_selection)
+        return self._forward_impl()(x, return_selection)
+
+    def _forward_impl(self) -> Callable:
+        """The one dispatch on who runs the layer: ``torch.onnx.export``
+        traces standard operators (:func:`pafu_onnx_forward`, exact in eval
+        mode), anything else :meth:`_selected_conv`."""
+        if torch.onnx.is_in_onnx_export():
+            return partial(pafu_onnx_forward, self)
+        return self._selected_conv
+
+    def _selected_conv(self, x: torch.Tensor, return_selection: bool):
+        """``y_p = W_{s(p)} * x_p``: the selector's logits pick one kernel
+        ``s(p)`` per output pixel ``p`` (straight-through Gumbel-softmax
+        while gradients are on, else its hard pick alone). Arguments and
+        returns as :meth:`forward`."""
         x, unbatched = self.batched_input(x)
         weight, bias, x = self._cast_for_compute(x)
         x, padding = self.pad_input(x)
