@@ -50,8 +50,9 @@ import triton
 import triton.language as tl
 
 from .memory_format import memory_format_of
+from . import selected_conv_torch
 from .selected_conv_torch import selection_grad
-from .triton_compat import dot
+from .triton_compat import FP64_PRODUCTS, dot
 
 
 #: How the backward computes the selection gradient (``n`` dense responses,
@@ -94,8 +95,9 @@ class TileConfig(NamedTuple):
 #: tile that ``tools/analysis/compile_kernels.py`` reports without spills
 #: in half precision on sm_80 and sm_90 with both Tritons (pipelined with
 #: triton 3): 8 warps at 64 channels, where 4 warps' registers spill with
-#: triton 2.1, and a 32-channel reduction step there (64 spills on sm_80);
-#: a 128-channel output tile spills with triton 2.1. FMA products
+#: triton 2.1, and a 32-channel reduction step there (a 64-channel one
+#: spills in dx on sm_80 with triton 3); a 128-channel output tile spills
+#: with triton 2.1. FMA products
 #: (``ieee``, ``fp64``) hold whole tiles in registers, hence their
 #: narrower tiles.
 TILE_CONFIGS = {
@@ -114,9 +116,8 @@ TILE_CONFIGS = {
 
 def precision_of(dtype: torch.dtype) -> str:
     """The products' precision for ``dtype``: ``'half'`` (fp16, bf16),
-    ``'tf32'`` or ``'ieee'`` (fp32: TF32 where
-    ``torch.backends.cudnn.allow_tf32``, as PyTorch's cuDNN convolutions
-    compute, exact otherwise) or ``'fp64'``."""
+    ``'tf32'`` or ``'ieee'`` (fp32: TF32 where PyTorch's cuDNN convolutions
+    use it, exact otherwise) or ``'fp64'``."""
     if dtype in (torch.float16, torch.bfloat16):
         return 'half'
     if dtype == torch.float32:
@@ -317,20 +318,54 @@ def _input_grad_kernel(grad_out_ptr, weight_ptr, grad_taps_ptr,
 
 
 @triton.jit
-def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
-                        sorted_pixels_ptr, kernel_starts_ptr, num_pixels,
-                        height, width, in_channels, out_h, out_w,
+def _kernel_chunks(kernel_starts_ptr, num_kernels, chunk_pixels,
+                   KERNELS: tl.constexpr):
+    """Each kernel's sorted pixels ``[starts, ends)`` cut into chunks of
+    ``chunk_pixels``: per kernel (``KERNELS`` lanes), its pixels' start
+    and end and where its chunks start and end in the list of all
+    kernels' chunks."""
+    kernels = tl.arange(0, KERNELS)
+    kernel_ok = kernels < num_kernels
+    starts = tl.load(kernel_starts_ptr + kernels, mask=kernel_ok, other=0)
+    ends = tl.load(kernel_starts_ptr + kernels + 1, mask=kernel_ok, other=0)
+    chunks = (ends - starts + chunk_pixels - 1) // chunk_pixels
+    # An inclusive prefix sum as the sum of a triangle (triton 2.1 cannot
+    # scan a load's layout here).
+    chunk_ends = tl.sum(tl.where(kernels[None, :] <= kernels[:, None],
+                                 chunks[None, :], 0), axis=1)
+    return kernels, starts, ends, chunk_ends - chunks, chunk_ends
+
+
+@triton.jit
+def _weight_grad_kernel(x_ptr, grad_out_ptr, partial_weight_ptr,
+                        partial_bias_ptr, sorted_pixels_ptr,
+                        kernel_starts_ptr, num_kernels, chunk_pixels,
+                        num_pixels, height, width, in_channels, out_h, out_w,
                         out_channels, group_in, group_out, stride_h, stride_w,
                         pad_h, pad_w, dil_h, dil_w, KH: tl.constexpr,
                         KW: tl.constexpr, HAS_BIAS: tl.constexpr,
                         ACC: tl.constexpr, EXACT: tl.constexpr,
-                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                        BLOCK_K: tl.constexpr):
-    """One tile of one kernel's ``dW`` (``BLOCK_N`` output channels of one
-    group, one tap, ``BLOCK_K`` input channels), and with the first tile of
-    each output tile ``db``, summed over the kernel's sorted pixels (grid:
-    kernels, groups x output channel tiles, taps x input channel tiles)."""
-    kernel = tl.program_id(0)
+                        KERNELS: tl.constexpr, BLOCK_M: tl.constexpr,
+                        BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """One chunk's share of its kernel's ``dW`` tile (``BLOCK_N`` output
+    channels of one group, one tap, ``BLOCK_K`` input channels) and ``db``,
+    stored as the chunk's partial ``(C_out, kh * kw * C_in / g)`` and
+    ``(C_out,)`` (grid: chunks, groups x output channel tiles, taps x input
+    channel tiles). Every chunk has at most ``chunk_pixels`` pixels of one
+    kernel, so the work is balanced whatever the selection (ScatterMoE's
+    per-expert weight-gradient tiles, cut into chunks)."""
+    chunk = tl.program_id(0)
+    kernels, starts, ends, first_chunks, chunk_ends = _kernel_chunks(
+        kernel_starts_ptr, num_kernels, chunk_pixels, KERNELS)
+    kernel = tl.sum((chunk_ends <= chunk).to(tl.int32), axis=0)
+    if kernel >= num_kernels:  # past the last chunk
+        return
+    mine = kernels == kernel
+    start = (tl.sum(tl.where(mine, starts, 0), axis=0) +
+             (chunk - tl.sum(tl.where(mine, first_chunks, 0), axis=0)) *
+             chunk_pixels)
+    end = tl.minimum(start + chunk_pixels, tl.sum(tl.where(mine, ends, 0),
+                                                  axis=0))
     out_tiles = tl.cdiv(group_out, BLOCK_N)
     group = tl.program_id(1) // out_tiles
     outs = (tl.program_id(1) % out_tiles) * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -339,8 +374,6 @@ def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
     tap = tl.program_id(2) // in_tiles
     chans = (tl.program_id(2) % in_tiles) * BLOCK_K + tl.arange(0, BLOCK_K)
     chan_ok = chans < group_in
-    start = tl.load(kernel_starts_ptr + kernel)
-    end = tl.load(kernel_starts_ptr + kernel + 1)
     acc = tl.zeros((BLOCK_N, BLOCK_K), dtype=ACC)
     bias_acc = tl.zeros((BLOCK_N, ), dtype=ACC)
     for first in range(start, end, BLOCK_M):
@@ -361,15 +394,36 @@ def _weight_grad_kernel(x_ptr, grad_out_ptr, grad_weight_ptr, grad_bias_ptr,
         acc = dot(grads_t, windows, acc, EXACT)
         if HAS_BIAS:
             bias_acc += tl.sum(grads_t.to(ACC), axis=1)
-    weight_rows = kernel * out_channels + group * group_out + outs
-    tl.store(grad_weight_ptr + weight_rows.to(tl.int64)[:, None] *
-             (KH * KW * group_in) + tap * group_in + chans[None, :],
-             acc.to(grad_weight_ptr.dtype.element_ty),
+    rows = chunk * out_channels + group * group_out + outs
+    tl.store(partial_weight_ptr + rows.to(tl.int64)[:, None] *
+             (KH * KW * group_in) + tap * group_in + chans[None, :], acc,
              mask=out_ok[:, None] & chan_ok[None, :])
     if HAS_BIAS:
-        tl.store(grad_bias_ptr + weight_rows,
-                 bias_acc.to(grad_bias_ptr.dtype.element_ty),
+        tl.store(partial_bias_ptr + rows, bias_acc,
                  mask=out_ok & (tl.program_id(2) == 0))
+
+
+@triton.jit
+def _sum_weight_grad_kernel(partial_ptr, grad_ptr, kernel_starts_ptr,
+                            num_kernels, chunk_pixels, row_length,
+                            KERNELS: tl.constexpr, BLOCK: tl.constexpr):
+    """``BLOCK`` entries of one kernel's gradient row block (``dW`` or
+    ``db``, ``row_length`` entries per kernel): its chunks' partials summed
+    in chunk order, deterministic; zeros for a kernel without pixels (grid:
+    kernels, entry blocks)."""
+    kernel = tl.program_id(0)
+    kernels, _, _, first_chunks, chunk_ends = _kernel_chunks(
+        kernel_starts_ptr, num_kernels, chunk_pixels, KERNELS)
+    mine = kernels == kernel
+    entries = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    entry_ok = entries < row_length
+    total = tl.zeros((BLOCK, ), dtype=partial_ptr.dtype.element_ty)
+    for chunk in range(tl.sum(tl.where(mine, first_chunks, 0), axis=0),
+                       tl.sum(tl.where(mine, chunk_ends, 0), axis=0)):
+        total += tl.load(partial_ptr + chunk * row_length + entries,
+                         mask=entry_ok, other=0.0)
+    tl.store(grad_ptr + kernel.to(tl.int64) * row_length + entries,
+             total.to(grad_ptr.dtype.element_ty), mask=entry_ok)
 
 
 @triton.jit
@@ -586,7 +640,13 @@ def indexed_conv2d(x: torch.Tensor, weight: torch.Tensor,
                    padding: Sequence[int], dilation: Sequence[int],
                    groups: int) -> torch.Tensor:
     """The selected convolution's forward (see ops/selected_conv.py for
-    the arguments); ``(B, C_out, H_out, W_out)`` in ``x``'s memory format."""
+    the arguments); ``(B, C_out, H_out, W_out)`` in ``x``'s memory format.
+    fp64 where triton cannot compile its products: by
+    ops/selected_conv_torch.py."""
+    if x.dtype == torch.float64 and not FP64_PRODUCTS:
+        return selected_conv_torch.indexed_conv2d(x, weight, bias, index,
+                                                  num_kernels, stride,
+                                                  padding, dilation, groups)
     geometry = _Geometry(x, weight, index.shape[-2:], num_kernels, stride,
                          padding, dilation, groups)
     precision = precision_of(x.dtype)
@@ -616,7 +676,12 @@ def selected_conv2d_backward(
     groups: int, output_mask: Sequence[bool]
 ) -> Tuple[Optional[torch.Tensor], ...]:
     """``dx``, ``dW``, ``db`` and the selection gradient, each where
-    ``output_mask`` asks for it (see ops/selected_conv.py)."""
+    ``output_mask`` asks for it (see ops/selected_conv.py). fp64 where
+    triton cannot compile its products: by ops/selected_conv_torch.py."""
+    if x.dtype == torch.float64 and not FP64_PRODUCTS:
+        return selected_conv_torch.selected_conv2d_backward(
+            grad_out, x, weight, bias, index, num_kernels, stride, padding,
+            dilation, groups, output_mask)
     with device_guard(x.device):
         return _backward(grad_out, x, weight, bias, index, num_kernels,
                          stride, padding, dilation, groups, output_mask)
@@ -645,17 +710,10 @@ def _backward(grad_out, x, weight, bias, index, num_kernels, stride, padding,
                              block_kernels, x, geometry, num_kernels, exact,
                              config)
     if need_weight or need_bias:
-        grad_weight = torch.empty_like(kernel_rows)
-        grad_bias = torch.empty_like(bias) if need_bias else None
-        kh, kw = geometry.kernel_size
-        grid = (num_kernels,
-                groups * triton.cdiv(geometry.group_out, config.block_n),
-                kh * kw * triton.cdiv(geometry.group_in, config.block_k))
-        _weight_grad_kernel[grid](
-            x_rows, grad_rows, grad_weight, x if grad_bias is None else
-            grad_bias, sorted_pixels, kernel_starts, *geometry.args(), kh, kw,
-            need_bias, accumulator, exact, config.block_m, config.block_n,
-            config.block_k, **launch)
+        grad_weight, grad_bias = _weight_grad(
+            x_rows, grad_rows, kernel_rows, bias if need_bias else None,
+            sorted_pixels, kernel_starts, geometry, num_kernels, exact,
+            config)
         grad_weight = grad_weight.contiguous(
             memory_format=memory_format_of(weight)) if need_weight else None
     if need_selection:
@@ -686,6 +744,52 @@ def _input_grad(grad_rows, kernel_rows, sorted_pixels, block_kernels, x,
     grad_x = grad_taps.sum(0) if kh * kw > 1 else grad_taps[0]
     return grad_x.to(x.dtype).permute(0, 3, 1, 2).contiguous(
         memory_format=memory_format_of(x))
+
+
+def _weight_grad(x_rows, grad_rows, kernel_rows, bias, sorted_pixels,
+                 kernel_starts, geometry, num_kernels, exact, config):
+    """``dW`` in ``kernel_rows``' dtype and memory and, with ``bias``,
+    ``db``: per chunk of a kernel's sorted pixels a partial in the
+    accumulator's precision, then per kernel their sum.
+
+    Chunks of ``block_m * ceil(blocks / n)`` pixels: at most ``2n`` of them
+    (twice the weight gradient's memory in partials), up to ``n`` per
+    kernel where one kernel holds every pixel.
+    """
+    kh, kw = geometry.kernel_size
+    blocks = triton.cdiv(sorted_pixels.numel(), config.block_m)
+    chunk_pixels = config.block_m * triton.cdiv(blocks, num_kernels)
+    chunks = triton.cdiv(sorted_pixels.numel(), chunk_pixels) + num_kernels
+    row_length = kh * kw * geometry.group_in
+    accumulator = torch.float64 if x_rows.dtype == torch.float64 else \
+        torch.float32
+    partial_weight = x_rows.new_empty(chunks, geometry.out_channels,
+                                      row_length, dtype=accumulator)
+    partial_bias = (x_rows.new_empty(chunks, geometry.out_channels,
+                                     dtype=accumulator)
+                    if bias is not None else partial_weight)
+    kernels = max(2, triton.next_power_of_2(num_kernels))
+    grid = (chunks, geometry.groups *
+            triton.cdiv(geometry.group_out, config.block_n),
+            kh * kw * triton.cdiv(geometry.group_in, config.block_k))
+    _weight_grad_kernel[grid](
+        x_rows, grad_rows, partial_weight, partial_bias, sorted_pixels,
+        kernel_starts, num_kernels, chunk_pixels, *geometry.args(), kh, kw,
+        bias is not None, _accumulator(x_rows.dtype), exact, kernels,
+        config.block_m, config.block_n, config.block_k,
+        num_warps=config.num_warps, num_stages=config.num_stages)
+    grad_weight = torch.empty_like(kernel_rows)
+    sums = [(partial_weight, grad_weight)]
+    grad_bias = None
+    if bias is not None:
+        grad_bias = torch.empty_like(bias)
+        sums.append((partial_bias, grad_bias))
+    for partial, grad in sums:
+        length = partial[0].numel()
+        _sum_weight_grad_kernel[(num_kernels, triton.cdiv(length, 1024))](
+            partial, grad, kernel_starts, num_kernels, chunk_pixels, length,
+            kernels, 1024)
+    return grad_weight, grad_bias
 
 
 def _selection_grad(operands, rows, geometry, num_kernels, conv_args, exact,

@@ -2,15 +2,19 @@
 
 torch 2.1 ships triton 2.1, torch 2.4 and later triton 3: the kernels in
 selected_conv_cuda.py use only what both compile, and this module holds the
-one thing that does not: the product's precision. Triton 3 names it
+things that do not: the product's precision (Triton 3 names it
 ``tl.dot(..., input_precision='ieee' | 'tf32')`` and takes the accumulator,
-triton 2.1 names it ``allow_tf32=`` and adds the accumulator after.
+triton 2.1 names it ``allow_tf32=`` and adds the accumulator after), and
+whether fp64 products compile at all.
 """
 import triton
 import triton.language as tl
 
 #: ``(major, minor)`` of the installed Triton.
 TRITON_VERSION = tuple(int(part) for part in triton.__version__.split('.')[:2])
+
+#: Whether ``tl.dot`` compiles fp64 operands (triton 2.1's fails to).
+FP64_PRODUCTS = TRITON_VERSION >= (3, 0)
 
 if TRITON_VERSION >= (3, 0):
 

@@ -78,8 +78,9 @@ class _CountedLaunches:
 # From the design, per training step of one PAFU layer with n = 4 kernels.
 # Triton: the pixel sort (3 launches) and the forward; the sort again (the
 # op's backward is handed the selected index, not the forward's sort), dx
-# and dW with db (one launch each); the selection gradient by cuDNN.
-MAX_KERNEL_LAUNCHES = 9
+# (1), dW and db per chunk (1) and their sums per kernel (1 each); the
+# selection gradient by cuDNN.
+MAX_KERNEL_LAUNCHES = 11
 # Torch: the selector (2 convs, 2 BatchNorms, ReLU), the Gumbel-softmax
 # (noise, logs, softmax, argmax, one-hot, straight-through), the loss and
 # all their backwards: about 40; the selected conv itself: the argmax, dx's

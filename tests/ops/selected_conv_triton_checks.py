@@ -298,7 +298,8 @@ def test_every_launch_runs_on_its_tensors_device(triton_device, launches):
     assert {name for name, _, _ in launches} == {
         '_count_pixels_kernel', '_place_groups_kernel',
         '_scatter_pixels_kernel', '_forward_kernel', '_input_grad_kernel',
-        '_weight_grad_kernel', '_selection_grad_kernel'
+        '_weight_grad_kernel', '_sum_weight_grad_kernel',
+        '_selection_grad_kernel'
     }
     tensors_device = torch.empty(0, device=triton_device).device
     assert all(device == tensors_device for _, device, _ in launches)
@@ -341,3 +342,13 @@ def test_fp32_precision_follows_the_per_operator_flag(triton_kernels,
     for precision in ('ieee', 'tf32'):
         monkeypatch.setattr(conv, 'fp32_precision', precision)
         assert triton_kernels.precision_of(torch.float32) == precision
+
+
+def test_fp64_where_triton_has_no_fp64_products(triton_device, triton_ops,
+                                                launches, monkeypatch):
+    """Where Triton cannot compile fp64 products (triton 2.1), fp64 computes
+    by ops/selected_conv_torch.py: as exact, and no kernel launches."""
+    monkeypatch.setattr(triton_ops, 'FP64_PRODUCTS', False)
+    _compare(triton_device, dict(size=(5, 6)), dtype=torch.float64,
+             tolerance=1e-12)
+    assert not launches

@@ -38,7 +38,8 @@ def test_every_configuration_compiles_for_sm80_and_sm90(compile_kernels):
     assert kernels == {
         '_count_pixels_kernel', '_place_groups_kernel',
         '_scatter_pixels_kernel', '_forward_kernel', '_input_grad_kernel',
-        '_weight_grad_kernel', '_selection_grad_kernel'
+        '_weight_grad_kernel', '_sum_weight_grad_kernel',
+        '_selection_grad_kernel'
     }
     _assert_compiled(compile_kernels, reports)
 

@@ -15,9 +15,9 @@ CHECKS = [
 @pytest.mark.triton
 def test_triton_kernels_in_a_process_of_their_own():
     """selected_conv_triton_checks.py and selected_conv_launch_checks.py,
-    in a fresh process: without a GPU the
-    kernels run in Triton's interpreter, which ``TRITON_INTERPRET=1`` selects
-    only if set before anything imports Triton (torch.compile does)."""
+    in a fresh process: without a GPU the kernels run in Triton's
+    interpreter, which ``TRITON_INTERPRET=1`` selects only if set before
+    anything imports Triton (torch.compile does)."""
     env = dict(os.environ)
     if not torch.cuda.is_available():
         env['TRITON_INTERPRET'] = '1'

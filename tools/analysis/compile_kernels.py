@@ -34,7 +34,7 @@ import torch
 import triton
 
 from pafu_acda_mm.ops import selected_conv_cuda as kernels
-from pafu_acda_mm.ops.triton_compat import TRITON_VERSION
+from pafu_acda_mm.ops.triton_compat import FP64_PRODUCTS, TRITON_VERSION
 
 #: Dynamic shared memory one block may use, in bytes, per compute capability.
 #: From sm_80 (bf16 products need it): on sm_70 Triton has no tensor-core
@@ -56,9 +56,10 @@ OTHER_ARCHS = (86, 89)
 #: (triton 3 compiles them everywhere).
 OTHER_ARCH_PRECISIONS = ('half', 'tf32', 'ieee')
 
-#: The pixel sort's kernels: the same whatever the dtype and tiles.
-SORT_KERNELS = ('_count_pixels_kernel', '_place_groups_kernel',
-                '_scatter_pixels_kernel')
+#: Kernels launched without the table's tiles (the pixel sort, the sum of
+#: dW's partials): compiled once per dtype, no product loop to pipeline.
+TILE_FREE_KERNELS = ('_count_pixels_kernel', '_place_groups_kernel',
+                     '_scatter_pixels_kernel', '_sum_weight_grad_kernel')
 
 #: The dtypes each precision of the table is compiled in.
 DTYPES = {
@@ -264,7 +265,8 @@ def compile_all(archs=MAIN_ARCHS,
                 widest_only: bool = False) -> List[Report]:
     """Every kernel in every dtype and every ``TILE_CONFIGS`` row of
     ``precisions`` (all by default; with ``widest_only``, each precision's
-    widest row), compiled for each of ``archs``."""
+    widest row; fp64 where this Triton compiles its products), compiled
+    for each of ``archs``."""
     widest = {}
     for precision, width in kernels.TILE_CONFIGS:
         widest[precision] = max(width, widest.get(precision, width))
@@ -273,20 +275,21 @@ def compile_all(archs=MAIN_ARCHS,
             TRITON_CACHE_DIR=cache):
         for (precision, width), config in sorted(kernels.TILE_CONFIGS.items()):
             if (precisions is not None and precision not in precisions
-                    or widest_only and width != widest[precision]):
-                continue
+                    or widest_only and width != widest[precision]
+                    or precision == 'fp64' and not FP64_PRODUCTS):
+                continue  # fp64 without them: the ops' plain-torch path
             for dtype in DTYPES[precision]:
                 allow_tf32 = precision == 'tf32'
                 for launch in record_launches(dtype, width, allow_tf32):
-                    if launch.kernel.__name__ in SORT_KERNELS:
-                        # Independent of the row: compiled once.
-                        if launch.kernel.__name__ in compiled:
+                    name = launch.kernel.__name__
+                    if name in TILE_FREE_KERNELS:
+                        if (name, dtype) in compiled:
                             continue
+                        compiled.add((name, dtype))
                     else:  # The shape picked this row.
                         assert launch.options == dict(
                             num_warps=config.num_warps,
                             num_stages=config.num_stages), (launch, config)
-                    compiled.add(launch.kernel.__name__)
                     for arch in archs:
                         reports.append(
                             compile_launch(launch, arch, dtype, precision,
@@ -322,7 +325,7 @@ def problems(report: Report) -> List[str]:
     if report.precision == 'half' and report.spill_bytes:
         found.append(f'{report.spill_bytes} bytes of spills')
     if (report.precision == 'half' and not report.pipelined
-            and report.kernel not in SORT_KERNELS and report.arch >= 80
+            and report.kernel not in TILE_FREE_KERNELS and report.arch >= 80
             and TRITON_VERSION >= (3, 0)):
         found.append('inner loop not pipelined')
     return found
