@@ -26,9 +26,10 @@ tokens and kernels as experts, so the kernels follow vLLM's fused MoE
   ``dL/dy`` times one tap of its kernel, stored in that tap's plane (within
   one tap no two output pixels read the same input row: no atomics); the
   planes are summed in a fixed order, a deterministic sum.
-- ``dW`` and ``db``: one program per kernel and weight tile, looping over
-  the kernel's sorted pixels (ScatterMoE's per-expert weight-gradient
-  tiles): no atomics, deterministic.
+- ``dW`` and ``db``: one program per chunk of a kernel's sorted pixels and
+  weight tile (ScatterMoE's per-expert weight-gradient tiles, cut into
+  chunks so that the work is balanced whatever the selection), the chunks'
+  partials summed per kernel in chunk order: no atomics, deterministic.
 - Selection gradient ``dL/dz_n = <dL/dy, W_n * x + b_n>``: cuDNN's dense
   convolutions over chunks of kernels (ops/selected_conv_torch.py), or per
   block of pixels and kernel ``n`` a response tile formed and reduced
