@@ -39,10 +39,11 @@ from ..torch_compat import library_op
 
 CUDA_BACKEND_VARIABLE = 'PAFU_ACDA_MM_CUDA_BACKEND'
 CUDA_BACKENDS = ('auto', 'triton', 'torch')
-# The oldest Triton the kernels compile with, and the oldest GPUs Triton
-# compiles for.
+# The oldest Triton the kernels compile with, and the oldest GPUs they are
+# compiled and checked for (tools/analysis/compile_kernels.py): on Volta
+# (7.0) triton 2.1 aborts half-precision products and triton 3 spills them.
 MIN_TRITON_VERSION = (2, 1)
-MIN_TRITON_CAPABILITY = (7, 0)
+MIN_TRITON_CAPABILITY = (8, 0)
 
 # Set within force_cuda_backend; it overrides the environment variable.
 _forced_cuda_backend: Optional[str] = None
@@ -130,7 +131,7 @@ def cuda_backend(capability: Optional[Tuple[int, int]],
                           "(Triton's interpreter)")
     device = 'compute capability {}.{}'.format(*capability)
     if tuple(capability) < MIN_TRITON_CAPABILITY:
-        return 'torch', (f'{device}: Triton compiles for '
+        return 'torch', (f'{device}: the Triton kernels are built for '
                          '{}.{} and newer'.format(*MIN_TRITON_CAPABILITY))
     return 'triton', f'triton {triton_version} on {device}'
 

@@ -113,7 +113,8 @@ def test_torch_path_passes_gradcheck(torch_ops):
 
 @pytest.mark.parametrize('capability,triton_version,requested,expected', [
     ((6, 1), '3.7.0', 'auto', ('torch', 'compute capability 6.1')),
-    ((7, 0), '2.1.0', 'auto', ('triton', 'triton 2.1.0')),
+    ((7, 0), '3.7.0', 'auto', ('torch', 'compute capability 7.0')),
+    ((8, 0), '2.1.0', 'auto', ('triton', 'triton 2.1.0')),
     ((9, 0), None, 'auto', ('torch', 'triton does not import')),
     ((9, 0), '2.0.0', 'auto', ('torch', 'triton 2.0.0 is older than 2.1')),
     (None, '3.7.0', 'auto', ('triton', "Triton's interpreter")),
