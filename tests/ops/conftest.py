@@ -30,7 +30,8 @@ def triton_kernels(triton_device):
             and isinstance(standard.cdiv, InterpretedFunction)):
         pytest.fail('No GPU: the Triton kernels run in the interpreter only '
                     'with TRITON_INTERPRET=1 set before triton is imported')
-    return selected_conv.implementation(torch.device('cuda'))
+    with selected_conv.force_cuda_backend('triton'):
+        return selected_conv.implementation(torch.device('cuda'))
 
 
 @pytest.fixture
