@@ -179,31 +179,33 @@ class ACDA(PlainConvLoading, Conv2dGeometry):
         return self._forward_impl()(x)
 
     def _forward_impl(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        """The one dispatch on who runs the layer, every formulation exact:
-        ``torch.onnx.export`` traces standard operators
-        (:func:`acda_onnx_forward`), ``torch.compile`` the tap formulation,
-        which it fuses (:func:`acda_conv2d_taps`), anything else the basis
-        formulation (:func:`acda_conv2d`)."""
+        """The one dispatch on export: ``torch.onnx.export`` traces standard
+        operators (:func:`acda_onnx_forward`, exact in eval mode), anything
+        else runs :meth:`_adaptive_conv`."""
         if torch.onnx.is_in_onnx_export():
             return partial(acda_onnx_forward, self)
-        if is_compiling():
-            return partial(self._adaptive_conv,
-                           atom_conv=partial(acda_conv2d_taps,
-                                             taps=self.nonzero_taps))
-        return partial(self._adaptive_conv, atom_conv=acda_conv2d)
+        return self._adaptive_conv
 
-    def _adaptive_conv(self, x: torch.Tensor,
-                       atom_conv: Callable) -> torch.Tensor:
+    def _adaptive_conv(self, x: torch.Tensor) -> torch.Tensor:
         """``y_ij = (A . alpha_ij psi) * x_ij``: the atom generator predicts
-        the coefficients ``alpha_ij`` at every output pixel, ``atom_conv``
+        the coefficients ``alpha_ij`` at every output pixel, the atom conv
         applies the pixels' filters. Shapes as :meth:`forward`."""
         x, unbatched = self.batched_input(x)
         x, padding = self.pad_input(x)
         alpha = self.atom_generator(x, self.kernel_size, self.stride, padding,
                                     self.dilation)
-        out = atom_conv(x, alpha, self.fb_bases, self.weight, self.bias,
-                        self.stride, padding, self.dilation, self.groups)
+        out = self._atom_conv(x, alpha, self.fb_bases, self.weight, self.bias,
+                              self.stride, padding, self.dilation, self.groups)
         return out[0] if unbatched else out
+
+    def _atom_conv(self, *args) -> torch.Tensor:
+        """The one dispatch on compilation, between two exact formulations:
+        ``torch.compile`` fuses the tap formulation
+        (:func:`acda_conv2d_taps`), eager mode runs the basis one
+        (:func:`acda_conv2d`). Arguments as :func:`acda_conv2d`."""
+        if is_compiling():
+            return acda_conv2d_taps(*args, taps=self.nonzero_taps)
+        return acda_conv2d(*args)
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, num_atoms={self.num_atoms}, '
